@@ -1,0 +1,1 @@
+"""Kafka in: run inbound records through the application service, batch by batch."""

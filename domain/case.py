@@ -1,0 +1,501 @@
+"""The ledighedsforløb (case) aggregate: its state is only its events, facts and decisions alike."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Rejected
+from domain.facts import (
+    AdviserAssigned,
+    Booking,
+    CaseFacts,
+    Dated,
+    Exit,
+    HolidayDecision,
+    HolidayRequest,
+    JobcenterContact,
+    LessIntensive,
+    MeetingHeld,
+    Move,
+    NoticeSignup,
+    Payment,
+    ProfileAssessed,
+    Registration,
+    Sickness,
+)
+from domain.params import PROGRAMME_END, Settings
+from domain.rules import enrolment
+from domain.rules.bookings import standing_bookings
+from domain.rules.exits import earliest_exit
+from domain.rules.handover import handover
+from domain.rules.holiday import decide_holiday
+from domain.rules.hours import payment_refusal
+from domain.rules.less_intensive import decide_less_intensive
+
+Source = dict[str, Any]
+
+
+class Case(Aggregate):
+    """One member's ledighedsforløb: what happened (facts) and what the rules decided.
+
+    Every event carries `effective_on` (the day it takes effect) and `source` (the inbound
+    message it came from); the library adds the version and when it was recorded.
+    """
+
+    @event("Opened")
+    def __init__(self, member_id: UUID, effective_on: date, source: Source) -> None:
+        self.member_id = member_id
+        self.facts = CaseFacts()
+        self.exit: Exit | None = None
+        self.handovers: list[dict[str, Any]] = []
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def registration(self) -> Registration | None:
+        return self.facts.registration
+
+    @property
+    def is_in_trial(self) -> bool:
+        """R1: registered with S in the window and a trial municipality."""
+        return self.registration is not None and self.registration.in_trial
+
+    def is_open_on(self, day: date) -> bool:
+        """Whether a new registration on `day` would overlap this case."""
+        if self.exit is not None:
+            return day <= self.exit.on
+        if self.registration is None:
+            return True  # notice period: the registration belongs here
+        return self.is_in_trial
+
+    @property
+    def live_handover(self) -> dict[str, Any] | None:
+        """R13: the one handover that stands, if any."""
+        if not self.handovers or self.handovers[-1]["type"] == "handover_withdrawn":
+            return None
+        return self.handovers[-1]
+
+    # --- R2 and R1/R3: how a case begins -------------------------------------------------
+
+    def sign_up_notice(
+        self, signed_up_on: date, employment_ends_on: date, municipality_code: int, source: Source
+    ) -> None:
+        """R2: a member under notice signs up before becoming unemployed."""
+        refusal = enrolment.notice_signup_refusal(signed_up_on, municipality_code)
+        if refusal:
+            raise Rejected(refusal, "signed_up_on" if "window" in refusal else "municipality_code")
+        self._notice_signed_up(
+            signed_up_on, employment_ends_on, municipality_code, signed_up_on, source
+        )
+
+    @event("NoticeSignedUp")
+    def _notice_signed_up(
+        self,
+        signed_up_on: date,
+        employment_ends_on: date,
+        municipality_code: int,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        self.facts = CaseFacts(
+            notice=NoticeSignup(signed_up_on, employment_ends_on, municipality_code)
+        )
+
+    def register(
+        self,
+        registered_on: date,
+        insurance: str,
+        municipality_code: int,
+        birth_date: date,
+        vocational_education: bool,
+        has_children: bool,
+        adviser: str | None,
+        source: Source,
+    ) -> None:
+        """R1 and R3: the case starts on S; whether it is in the trial is decided now, once.
+
+        The birth date is personal data: only the R3 decision it leads to is recorded.
+        """
+        if self.registration is not None:
+            raise Rejected(f"the case already started on {self.registration.registered_on}")
+        outside = enrolment.outside_reason(registered_on, municipality_code)
+        education_order = outside is None and enrolment.education_order_applies(
+            birth_date, registered_on, vocational_education, has_children
+        )
+        self._registered(
+            registered_on=registered_on,
+            insurance=insurance,
+            municipality_code=municipality_code,
+            in_trial=outside is None,
+            outside_reason=outside,
+            education_order=education_order,
+            adviser=adviser,
+            rule="R3" if education_order else "R1",
+            effective_on=registered_on,
+            source=source,
+        )
+
+    @event("Registered")
+    def _registered(
+        self,
+        registered_on: date,
+        insurance: Any,
+        municipality_code: int,
+        in_trial: bool,
+        outside_reason: Any,
+        education_order: bool,
+        adviser: str | None,
+        rule: str,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        self.facts = replace(
+            self.facts,
+            registration=Registration(
+                registered_on,
+                insurance,
+                municipality_code,
+                in_trial,
+                outside_reason,
+                education_order,
+            ),
+        )
+        if adviser:
+            self.facts = self.facts.add("advisers", AdviserAssigned(adviser, registered_on))
+
+    # --- facts reported ------------------------------------------------------------------
+
+    @event("AdviserAssigned")
+    def assign_adviser(self, adviser: str, effective_on: date, source: Source) -> None:
+        self.facts = self.facts.add("advisers", AdviserAssigned(adviser, effective_on))
+
+    def pay_hours(self, payment_id: str, month: date, hours: Decimal, source: Source) -> None:
+        """R8: hours paid for a month; refused above the month's maximum or when repeated."""
+        insurance = self.registration.insurance if self.registration else "full_time"
+        refusal = payment_refusal(self.facts.payments, Payment(payment_id, month, hours), insurance)
+        if refusal:
+            raise Rejected(refusal, "payment_id" if "payment_id" in refusal else "hours")
+        self._hours_paid(payment_id, month, hours, month, source)
+
+    @event("HoursPaid")
+    def _hours_paid(
+        self, payment_id: str, month: date, hours: Decimal, effective_on: date, source: Source
+    ) -> None:
+        self.facts = self.facts.add("payments", Payment(payment_id, month, hours))
+
+    @event("Moved")
+    def move(self, municipality_code: int, effective_on: date, source: Source) -> None:
+        """R9: the member's municipality from `effective_on` on."""
+        self.facts = self.facts.add("moves", Move(municipality_code, effective_on))
+
+    @event("AkasseChanged")
+    def change_akasse(self, effective_on: date, source: Source) -> None:
+        """R10: the member left the a-kasse."""
+        self.facts = self.facts.add("akasse_changes", Dated(effective_on))
+
+    @event("Deregistered")
+    def deregister(self, effective_on: date, source: Source) -> None:
+        """R17: the member is no longer unemployed (job, education)."""
+        self.facts = self.facts.add("deregistrations", Dated(effective_on))
+
+    @event("OptedOut")
+    def opt_out(self, note: str, effective_on: date, source: Source) -> None:
+        """R11: member and adviser agree the jobcenter helps the member better."""
+        self.facts = self.facts.add("opt_outs", Dated(effective_on, note))
+
+    def book_meeting(self, kind: str, on: date, source: Source) -> None:
+        """R7: a booking lies on or after S, while the case is in the trial."""
+        self._check_started("a meeting cannot be booked")
+        assert self.registration is not None
+        if not self.registration.in_trial:
+            raise Rejected("R7: a meeting can only be booked while the case is in the trial")
+        if on < self.registration.registered_on:
+            raise Rejected(
+                f"R7: booking on {on} lies before the case started on {self.facts.start}",
+                "on",
+            )
+        if self.exit is not None and on > self.exit.on:
+            raise Rejected(
+                f"R7: booking on {on} lies after the case left the trial on {self.exit.on}", "on"
+            )
+        self._meeting_booked(kind, on, on, source)
+
+    @event("MeetingBooked")
+    def _meeting_booked(self, kind: Any, on: date, effective_on: date, source: Source) -> None:
+        self.facts = self.facts.add("bookings", Booking(kind, on))
+
+    def hold_meeting(self, kind: str, held_on: date, source: Source) -> None:
+        """R4/R5: a meeting held, in or out of its window; a mandatory one is held once."""
+        self._check_started("a meeting cannot be held")
+        assert self.registration is not None
+        if held_on < self.registration.registered_on:
+            raise Rejected(
+                f"meeting held on {held_on}, before the case started on {self.facts.start}",
+                "held_on",
+            )
+        if kind != "extra_job":
+            earlier = self.facts.held(kind)  # type: ignore[arg-type]
+            if earlier is not None:
+                raise Rejected(f"R4: {kind} was already held on {earlier.held_on}", "kind")
+        self._meeting_held(kind, held_on, held_on, source)
+
+    @event("MeetingHeld")
+    def _meeting_held(self, kind: Any, held_on: date, effective_on: date, source: Source) -> None:
+        self.facts = self.facts.add("meetings", MeetingHeld(kind, held_on))
+
+    def agree_extra_meetings(self, agreed_on: date, source: Source) -> None:
+        """R5: a more intensive course with a job conversation every 14 days."""
+        self._check_started("extra meetings cannot be agreed")
+        self._extra_meetings_agreed(agreed_on, source)
+
+    @event("ExtraMeetingsAgreed")
+    def _extra_meetings_agreed(self, effective_on: date, source: Source) -> None:
+        self.facts = self.facts.add("extra_meetings_agreed", Dated(effective_on))
+
+    @event("ProfileAssessed")
+    def assess_profile(self, result: Any, effective_on: date, source: Source) -> None:
+        """R6: advice only; recorded as given and never changes a rule."""
+        self.facts = self.facts.add("profiles", ProfileAssessed(result, effective_on))
+
+    def request_holiday(
+        self,
+        request_id: str,
+        requested_on: date,
+        first_day: date,
+        last_day: date,
+        channel: str,
+        source: Source,
+    ) -> None:
+        """R14: decided now, from the bookings known now, and stored with the request."""
+        self._check_started("a holiday cannot be requested")
+        if any(r.request_id == request_id for r in self.facts.holiday_requests):
+            raise Rejected(
+                f"R14: holiday request {request_id!r} was already received", "request_id"
+            )
+        bookings = standing_bookings(self.facts.bookings, self.facts.meetings)
+        status, reason = decide_holiday(requested_on, first_day, last_day, channel, bookings)
+        self._holiday_requested(
+            request_id,
+            requested_on,
+            first_day,
+            last_day,
+            channel,
+            status,
+            reason,
+            "R14",
+            requested_on,
+            source,
+        )
+
+    @event("HolidayRequested")
+    def _holiday_requested(
+        self,
+        request_id: str,
+        requested_on: date,
+        first_day: date,
+        last_day: date,
+        channel: Any,
+        status: Any,
+        reason: str | None,
+        rule: str,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        self.facts = self.facts.add(
+            "holiday_requests",
+            HolidayRequest(request_id, requested_on, first_day, last_day, channel, status, reason),
+        )
+
+    def decide_holiday(
+        self, request_id: str, decided_on: date, approved: bool, source: Source
+    ) -> None:
+        """R14: the adviser settles a pending request."""
+        request = next((r for r in self.facts.holiday_requests if r.request_id == request_id), None)
+        if request is None:
+            raise Rejected(
+                f"R14: no holiday request {request_id!r} in the member's case", "request_id"
+            )
+        if (
+            any(d.request_id == request_id for d in self.facts.holiday_decisions)
+            or request.status != "pending"
+        ):
+            raise Rejected(f"R14: holiday request {request_id!r} is not pending", "request_id")
+        self._holiday_decided(request_id, approved, "R14", decided_on, source)
+
+    @event("HolidayDecided")
+    def _holiday_decided(
+        self, request_id: str, approved: bool, rule: str, effective_on: date, source: Source
+    ) -> None:
+        self.facts = self.facts.add(
+            "holiday_decisions", HolidayDecision(request_id, approved, effective_on)
+        )
+
+    def report_sickness(self, sick_from: date, reported_on: date, source: Source) -> None:
+        """R15: recorded; a late report and sick days on bookings show on the worklist."""
+        self._check_started("sickness cannot be reported to a trial case")
+        self._sickness_reported(
+            sick_from, reported_on, reported_on > sick_from, reported_on, source
+        )
+
+    @event("SicknessReported")
+    def _sickness_reported(
+        self,
+        sick_from: date,
+        reported_on: date,
+        late_report: bool,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        self.facts = self.facts.add("sickness", Sickness(sick_from, reported_on))
+
+    def request_less_intensive(
+        self, requested_on: date, reason: str, starts_on: date, documented: bool, source: Source
+    ) -> None:
+        """R18: decided now and stored with the request."""
+        self._check_started("less intensive effort cannot be requested")
+        status, refusal = decide_less_intensive(requested_on, starts_on, documented)
+        self._less_intensive_requested(
+            requested_on,
+            reason,
+            starts_on,
+            documented,
+            status,
+            refusal,
+            "R18",
+            requested_on,
+            source,
+        )
+
+    @event("LessIntensiveRequested")
+    def _less_intensive_requested(
+        self,
+        requested_on: date,
+        reason: Any,
+        starts_on: date,
+        documented: bool,
+        status: Any,
+        refusal: Any,
+        rule: str,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        self.facts = self.facts.add(
+            "less_intensive",
+            LessIntensive(requested_on, reason, starts_on, documented, status, refusal),
+        )
+
+    @event("JobcenterContacted")
+    def record_jobcenter_contact(
+        self, about: Any, note: str, effective_on: date, source: Source
+    ) -> None:
+        """R19: recorded as reported, never scheduled."""
+        self.facts = self.facts.add(
+            "jobcenter_contacts", JobcenterContact(about, note, effective_on)
+        )
+
+    def end_programme(self, source: Source) -> bool:
+        """R16: the trial programme ends on 2023-12-31 for a case still in it (tick only)."""
+        if not self.is_in_trial or self.facts.programme_ended:
+            return False
+        if self.exit is not None and self.exit.on <= PROGRAMME_END:
+            return False
+        self._programme_ended(PROGRAMME_END, source)
+        return True
+
+    @event("ProgrammeEnded")
+    def _programme_ended(self, effective_on: date, source: Source) -> None:
+        self.facts = self.facts.add("programme_ended", Dated(effective_on))
+
+    def _check_started(self, what: str) -> None:
+        if self.registration is None:
+            raise Rejected(f"{what}: the member's case is in its notice period and has not started")
+
+    # --- decisions: exit (R3, R8 to R11, R16, R17) and handover (R12, R13) --------------------
+
+    def settle(self, settings: Settings, source: Source) -> None:
+        """Decide the exit from every fact known, and publish or revise the handover (R13)."""
+        exit_ = earliest_exit(self.facts, settings)
+        if exit_ is not None and exit_ != self.exit:
+            previous = self.exit
+            self._exit_decided(
+                reason=exit_.reason,
+                on=exit_.on,
+                rule=exit_.rule,
+                replaces=(
+                    {
+                        "reason": previous.reason,
+                        "on": previous.on.isoformat(),
+                        "rule": previous.rule,
+                    }
+                    if previous
+                    else None
+                ),
+                effective_on=exit_.on,
+                source=source,
+            )
+        if self.exit is None or not self.is_in_trial:
+            return
+        live = self.live_handover
+        if self.exit.reason == "deregistered":
+            if live is not None:  # R17 has no handover: withdraw the one that stood (R13)
+                self._publish(
+                    "handover_withdrawn",
+                    {
+                        **live["content"],
+                        "reason": "deregistered",
+                        "effective_on": self.exit.on.isoformat(),
+                    },
+                    source,
+                )
+            return
+        content = handover(self.facts, self.exit).as_dict()
+        if live is None or live["content"] != content:
+            self._publish("handover" if not self.handovers else "handover_revised", content, source)
+
+    def _publish(self, type_: str, content: dict[str, Any], source: Source) -> None:
+        number = len(self.handovers) + 1
+        previous = self.handovers[-1]["message_id"] if self.handovers else None
+        self._handed_over(
+            message_id=f"{self.id}:handover:{number}",
+            member_id=self.member_id,
+            type=type_,
+            replaces=previous,
+            content=content,
+            rule="R13" if previous else "R12",
+            effective_on=date.fromisoformat(content["effective_on"]),
+            source=source,
+        )
+
+    @event("ExitDecided")
+    def _exit_decided(
+        self,
+        reason: Any,
+        on: date,
+        rule: str,
+        replaces: dict[str, str] | None,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        self.exit = Exit(reason, on, rule)
+
+    @event("HandedOver")
+    def _handed_over(
+        self,
+        message_id: str,
+        member_id: UUID,
+        type: str,
+        replaces: str | None,
+        content: dict[str, Any],
+        rule: str,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        self.handovers.append(
+            {"message_id": message_id, "type": type, "replaces": replaces, "content": content}
+        )

@@ -1,0 +1,256 @@
+"""The facts a case knows, as plain values; the case aggregate keeps them, the rules read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from domain.params import Insurance
+
+MeetingKind = Literal["cv_and_job", "availability_and_job", "joint", "extra_job"]
+MANDATORY_MEETINGS: tuple[MeetingKind, ...] = ("cv_and_job", "availability_and_job", "joint")
+HolidayStatus = Literal["approved", "pending", "rejected"]
+ExitReason = Literal[
+    "education_order",
+    "deregistered",
+    "changed_akasse",
+    "moved_out",
+    "opted_out",
+    "hours_threshold",
+    "programme_ended",
+]
+
+
+@dataclass(frozen=True)
+class NoticeSignup:
+    signed_up_on: date
+    employment_ends_on: date
+    municipality_code: int
+
+    @property
+    def effective_on(self) -> date:
+        return self.signed_up_on
+
+
+@dataclass(frozen=True)
+class Registration:
+    """R1 and R3: the start S and what the rules decided from it on that day."""
+
+    registered_on: date
+    insurance: Insurance
+    municipality_code: int
+    in_trial: bool
+    outside_reason: Literal["municipality", "window"] | None
+    education_order: bool
+
+    @property
+    def effective_on(self) -> date:
+        return self.registered_on
+
+
+@dataclass(frozen=True)
+class AdviserAssigned:
+    adviser: str
+    effective_on: date
+
+
+@dataclass(frozen=True)
+class Payment:
+    payment_id: str
+    month: date  # first day of the payment month
+    hours: Decimal
+
+    @property
+    def effective_on(self) -> date:
+        return self.month
+
+
+@dataclass(frozen=True)
+class Move:
+    municipality_code: int
+    effective_on: date
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A fact that is only a day: a change of a-kasse, a deregistration, an agreement."""
+
+    effective_on: date
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Booking:
+    kind: MeetingKind
+    on: date
+
+    @property
+    def effective_on(self) -> date:
+        return self.on
+
+
+@dataclass(frozen=True)
+class MeetingHeld:
+    kind: MeetingKind
+    held_on: date
+
+    @property
+    def effective_on(self) -> date:
+        return self.held_on
+
+
+@dataclass(frozen=True)
+class ProfileAssessed:
+    result: Literal["short", "long", "declined"]
+    effective_on: date
+
+
+@dataclass(frozen=True)
+class HolidayRequest:
+    """R14: a request and the decision made when it arrived."""
+
+    request_id: str
+    requested_on: date
+    first_day: date
+    last_day: date
+    channel: Literal["jobnet", "message", "phone"]
+    status: HolidayStatus
+    reason: str | None
+
+    @property
+    def effective_on(self) -> date:
+        return self.requested_on
+
+
+@dataclass(frozen=True)
+class HolidayDecision:
+    request_id: str
+    approved: bool
+    effective_on: date
+
+
+@dataclass(frozen=True)
+class Sickness:
+    sick_from: date
+    reported_on: date
+
+    @property
+    def effective_on(self) -> date:
+        return self.reported_on
+
+    @property
+    def late_report(self) -> bool:
+        """R15: reported after the first sick day."""
+        return self.reported_on > self.sick_from
+
+
+@dataclass(frozen=True)
+class LessIntensive:
+    """R18: a request and the decision made when it arrived."""
+
+    requested_on: date
+    reason: Literal["job", "barsel", "efterloen", "folkepension"]
+    starts_on: date
+    documented: bool
+    status: Literal["approved", "rejected"]
+    refusal: Literal["too_early", "undocumented"] | None
+
+    @property
+    def effective_on(self) -> date:
+        return self.requested_on
+
+    @property
+    def until(self) -> date:
+        return self.starts_on
+
+
+@dataclass(frozen=True)
+class JobcenterContact:
+    """R19: recorded as reported, never scheduled."""
+
+    about: Literal["ordinary_job", "activation_offer"]
+    note: str
+    effective_on: date
+
+
+@dataclass(frozen=True)
+class Exit:
+    reason: ExitReason
+    on: date
+    rule: str
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """Everything one case knows, in arrival order within each kind."""
+
+    notice: NoticeSignup | None = None
+    registration: Registration | None = None
+    advisers: tuple[AdviserAssigned, ...] = ()
+    payments: tuple[Payment, ...] = ()
+    moves: tuple[Move, ...] = ()
+    akasse_changes: tuple[Dated, ...] = ()
+    deregistrations: tuple[Dated, ...] = ()
+    opt_outs: tuple[Dated, ...] = ()
+    bookings: tuple[Booking, ...] = ()
+    meetings: tuple[MeetingHeld, ...] = ()
+    extra_meetings_agreed: tuple[Dated, ...] = ()
+    profiles: tuple[ProfileAssessed, ...] = ()
+    holiday_requests: tuple[HolidayRequest, ...] = ()
+    holiday_decisions: tuple[HolidayDecision, ...] = ()
+    sickness: tuple[Sickness, ...] = ()
+    less_intensive: tuple[LessIntensive, ...] = ()
+    jobcenter_contacts: tuple[JobcenterContact, ...] = ()
+    programme_ended: tuple[Dated, ...] = ()
+
+    def add(self, name: str, fact: Any) -> CaseFacts:
+        """A copy with `fact` appended to the tuple `name`."""
+        changes: dict[str, Any] = {name: (*getattr(self, name), fact)}
+        return replace(self, **changes)
+
+    def as_of(self, day: date) -> CaseFacts:
+        """Only the facts that take effect on or before `day`."""
+        changes: dict[str, Any] = {
+            name: tuple(f for f in getattr(self, name) if f.effective_on <= day)
+            for name in _FACT_TUPLES
+        }
+        if self.notice is not None and self.notice.effective_on > day:
+            changes["notice"] = None
+        if self.registration is not None and self.registration.effective_on > day:
+            changes["registration"] = None
+        return replace(self, **changes)
+
+    @property
+    def start(self) -> date | None:
+        """S, once the member has registered as unemployed."""
+        return self.registration.registered_on if self.registration else None
+
+    @property
+    def opened_on(self) -> date:
+        """The first day the case exists: S, or the notice sign-up before it."""
+        if self.notice is not None:
+            return self.notice.signed_up_on
+        assert self.registration is not None
+        return self.registration.registered_on
+
+    def adviser(self) -> str | None:
+        """The adviser assigned last (by effective day, then arrival)."""
+        latest = max(
+            enumerate(self.advisers), key=lambda p: (p[1].effective_on, p[0]), default=None
+        )
+        return latest[1].adviser if latest else None
+
+    def held(self, kind: MeetingKind) -> MeetingHeld | None:
+        """The first time a meeting of `kind` was held."""
+        return min(
+            (m for m in self.meetings if m.kind == kind), key=lambda m: m.held_on, default=None
+        )
+
+
+_FACT_TUPLES = [
+    name
+    for name, f in CaseFacts.__dataclass_fields__.items()
+    if name not in ("notice", "registration")
+]

@@ -1,0 +1,44 @@
+"""The member aggregate: an opaque id, the member's cases, and messages that found no case."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+Source = dict[str, Any]
+
+
+class Member(Aggregate):
+    """A member, known here only by a random id; the CPR lives in the member registry.
+
+    Keeps the member's cases in the order they opened, and the messages that arrived
+    while no case of the member covered their day ("kept in the member's record").
+    """
+
+    @event("Enrolled")
+    def __init__(self, effective_on: date, source: Source) -> None:
+        self.case_ids: list[UUID] = []
+        self.kept: list[dict[str, Any]] = []
+
+    @event("CaseOpened")
+    def open_case(self, case_id: UUID, effective_on: date, source: Source) -> None:
+        self.case_ids.append(case_id)
+
+    @event("KeptWithoutCase")
+    def keep(self, message: dict[str, Any], effective_on: date, source: Source) -> None:
+        """A message for a day no case covers; `message` holds no CPR."""
+        self.kept.append(
+            {"message": message, "effective_on": effective_on, "source": source, "applied_to": None}
+        )
+
+    @event("KeptMessageApplied")
+    def mark_applied(
+        self, message_id: str, case_id: UUID, effective_on: date, source: Source
+    ) -> None:
+        """A kept message that a case opened later took over (R8: hours for S's month on)."""
+        for kept in self.kept:
+            if kept["source"].get("message_id") == message_id:
+                kept["applied_to"] = case_id

@@ -1,0 +1,579 @@
+"""The inbound contract (CONTRACT.md): one frozen pydantic model per message `type`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal, TypeAlias, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    StrictBool,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from domain.cpr import birth_date_from_cpr, normalize_cpr
+from domain.municipalities import is_danish
+
+MAX_MONTH_HOURS = Decimal("160.33")
+"""R8: no month of dagpenge has more hours; part-time's 130.00 is the domain's check."""
+
+_CENT = Decimal("0.01")
+_DATE_SHAPE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_MONTH_SHAPE = re.compile(r"([0-9]{4})-([0-9]{2})")
+_HOURS_SHAPE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+class InvalidMessage(Exception):
+    """An inbound message that breaks the contract; `reason` is one sentence a person can read."""
+
+    def __init__(
+        self, reason: str, field: str | None = None, message_id: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+        self.message_id = message_id
+
+
+def _show(value: object) -> str:
+    """A short rendering of a bad value for an error message."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    text = str(value) if isinstance(value, Decimal) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _bad(text: str) -> PydanticCustomError:
+    return PydanticCustomError("ledighed", "{reason}", {"reason": text})
+
+
+# --- field types ----------------------------------------------------------------------------
+
+
+def _parse_date(value: object) -> date:
+    if type(value) is date:  # a decoded value, e.g. a model dumped in Python mode
+        return value
+    if not isinstance(value, str):
+        raise _bad(f"{_show(value)} is not a date (expected a string YYYY-MM-DD)")
+    match = _DATE_SHAPE.fullmatch(value)
+    if match is None:
+        raise _bad(f"{_show(value)} is not a date in the form YYYY-MM-DD")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise _bad(f"{_show(value)} is not a date that exists (expected YYYY-MM-DD)") from None
+
+
+def _parse_month(value: object) -> date:
+    if type(value) is date and value.day == 1:
+        return value
+    if not isinstance(value, str):
+        raise _bad(f"{_show(value)} is not a month (expected a string YYYY-MM)")
+    match = _MONTH_SHAPE.fullmatch(value)
+    if match is None:
+        raise _bad(f"{_show(value)} is not a month in the form YYYY-MM")
+    try:
+        return date(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise _bad(f"{_show(value)} is not a month that exists (expected YYYY-MM)") from None
+
+
+def _parse_hours(value: object) -> Decimal:
+    if isinstance(value, bool):
+        raise _bad(f"{_show(value)} is not a number of hours")
+    if isinstance(value, str) and _HOURS_SHAPE.fullmatch(value) is None:
+        raise _bad(f"{_show(value)} is not a number of hours")
+    if not isinstance(value, str | int | float | Decimal):
+        raise _bad(f"{_show(value)} is not a number of hours")
+    try:
+        hours = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise _bad(f"{_show(value)} is not a number of hours") from None
+    if not hours.is_finite():
+        raise _bad(f"{_show(value)} is not a number of hours")
+    if hours < 0:
+        raise _bad(f"{_show(value)} is a negative number of hours")
+    if hours > MAX_MONTH_HOURS:
+        raise _bad(f"{_show(value)} is more than {MAX_MONTH_HOURS} hours, a full month (R8)")
+    if hours != hours.quantize(_CENT):
+        raise _bad(f"{_show(value)} has more than two decimals")
+    return hours.quantize(_CENT)
+
+
+def _parse_cpr(value: object) -> str:
+    if not isinstance(value, str):
+        raise _bad(f"{_show(value)} is not a CPR number (expected a string of 10 digits)")
+    try:
+        return normalize_cpr(value)
+    except ValueError as error:
+        raise _bad(str(error)) from None
+
+
+def _check_municipality(value: int) -> int:
+    if not is_danish(value):
+        raise _bad(f"{value} is not a Danish municipality code")
+    return value
+
+
+IsoDate: TypeAlias = Annotated[date, BeforeValidator(_parse_date)]
+"""A date that exists, given strictly as a `YYYY-MM-DD` string."""
+
+Month: TypeAlias = Annotated[
+    date,
+    BeforeValidator(_parse_month),
+    PlainSerializer(lambda month: f"{month:%Y-%m}", return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"}),
+]
+"""A month, given strictly as `YYYY-MM`, held as the date of its first day."""
+
+Hours: TypeAlias = Annotated[
+    Decimal,
+    BeforeValidator(_parse_hours),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": float(MAX_MONTH_HOURS)},
+                {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$"},
+            ],
+            "description": "hours paid for the month, at most two decimals, 0 to 160.33",
+        }
+    ),
+]
+"""Hours for one month: not negative, at most 160.33, at most two decimals."""
+
+Cpr: TypeAlias = Annotated[
+    str,
+    BeforeValidator(_parse_cpr),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{6}-?[0-9]{4}$"}),
+]
+"""A CPR number, normalized to its 10 digits; its first seven give a real birth date."""
+
+MunicipalityCode: TypeAlias = Annotated[int, Strict(), AfterValidator(_check_municipality)]
+"""A Danish municipality code (kommunekode) as a JSON integer: 751, not "0751"."""
+
+MessageId: TypeAlias = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+Name: TypeAlias = Annotated[str, StringConstraints(strict=True, min_length=1)]
+Text: TypeAlias = Annotated[str, StringConstraints(strict=True)]
+
+Insurance: TypeAlias = Literal["full_time", "part_time"]
+MeetingKind: TypeAlias = Literal["cv_and_job", "availability_and_job", "joint", "extra_job"]
+ProfileResult: TypeAlias = Literal["short", "long", "declined"]
+HolidayChannel: TypeAlias = Literal["jobnet", "message", "phone"]
+LessIntensiveReason: TypeAlias = Literal["job", "barsel", "efterloen", "folkepension"]
+JobcenterTopic: TypeAlias = Literal["ordinary_job", "activation_offer"]
+
+
+# --- the messages ---------------------------------------------------------------------------
+
+
+class BaseMessage(BaseModel):
+    """What every inbound message has; `effective_on` is the day its fact takes effect."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    message_id: MessageId
+    type: str
+    cpr: Cpr
+
+    @property
+    def effective_on(self) -> date:
+        raise NotImplementedError
+
+
+class Unemployed(BaseMessage):
+    """R1, R3: the member registered as unemployed; S = `registered_on`."""
+
+    type: Literal["unemployed"]
+    registered_on: IsoDate
+    insurance: Insurance
+    municipality_code: MunicipalityCode
+    birth_date: IsoDate
+    vocational_education: StrictBool
+    has_children: StrictBool
+    adviser: Name | None = None
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date_matches_cpr(cls, value: date, info: ValidationInfo) -> date:
+        cpr = info.data.get("cpr")
+        if isinstance(cpr, str) and birth_date_from_cpr(cpr) != value:
+            raise _bad(
+                f"{value.isoformat()!r} is not the birth date that CPR {cpr} encodes "
+                f"({birth_date_from_cpr(cpr).isoformat()})"
+            )
+        return value
+
+    @property
+    def effective_on(self) -> date:
+        return self.registered_on
+
+
+class AdviserAssigned(BaseMessage):
+    """The a-kasse assigned an adviser (the worklist's filter)."""
+
+    type: Literal["adviser_assigned"]
+    adviser: Name
+    assigned_on: IsoDate
+
+    @property
+    def effective_on(self) -> date:
+        return self.assigned_on
+
+
+class NoticeSignup(BaseMessage):
+    """R2: a member under notice signed up before becoming unemployed."""
+
+    type: Literal["notice_signup"]
+    signed_up_on: IsoDate
+    employment_ends_on: IsoDate
+    municipality_code: MunicipalityCode
+
+    @field_validator("employment_ends_on")
+    @classmethod
+    def _ends_after_signup(cls, value: date, info: ValidationInfo) -> date:
+        signed_up_on = info.data.get("signed_up_on")
+        if isinstance(signed_up_on, date) and value < signed_up_on:
+            raise _bad(f"{value.isoformat()!r} is before signed_up_on {signed_up_on.isoformat()!r}")
+        return value
+
+    @property
+    def effective_on(self) -> date:
+        return self.signed_up_on
+
+
+class HoursPaid(BaseMessage):
+    """R8: hours of dagpenge paid for one month; `month` is that month's first day."""
+
+    type: Literal["hours_paid"]
+    payment_id: Name
+    month: Month
+    hours: Hours
+
+    @property
+    def month_last_day(self) -> date:
+        """The last day of the payment month."""
+        following = date(self.month.year + self.month.month // 12, self.month.month % 12 + 1, 1)
+        return following - timedelta(days=1)
+
+    @property
+    def effective_on(self) -> date:
+        return self.month
+
+
+class Moved(BaseMessage):
+    """R9: the member moved to another municipality, effective `moved_on`."""
+
+    type: Literal["moved"]
+    municipality_code: MunicipalityCode
+    moved_on: IsoDate
+
+    @property
+    def effective_on(self) -> date:
+        return self.moved_on
+
+
+class AkasseChanged(BaseMessage):
+    """R10: the member left the a-kasse."""
+
+    type: Literal["akasse_changed"]
+    changed_on: IsoDate
+
+    @property
+    def effective_on(self) -> date:
+        return self.changed_on
+
+
+class Deregistered(BaseMessage):
+    """R17: the member is no longer unemployed."""
+
+    type: Literal["deregistered"]
+    deregistered_on: IsoDate
+
+    @property
+    def effective_on(self) -> date:
+        return self.deregistered_on
+
+
+class MeetingBooked(BaseMessage):
+    """R7: an adviser booked a meeting of `kind` on a day."""
+
+    type: Literal["meeting_booked"]
+    kind: MeetingKind
+    on: IsoDate
+
+    @property
+    def effective_on(self) -> date:
+        return self.on
+
+
+class MeetingHeld(BaseMessage):
+    """R4, R5: a meeting of `kind` was held."""
+
+    type: Literal["meeting_held"]
+    kind: MeetingKind
+    held_on: IsoDate
+
+    @property
+    def effective_on(self) -> date:
+        return self.held_on
+
+
+class ExtraMeetingsAgreed(BaseMessage):
+    """R5: member and adviser agreed on a more intensive course."""
+
+    type: Literal["extra_meetings_agreed"]
+    agreed_on: IsoDate
+
+    @property
+    def effective_on(self) -> date:
+        return self.agreed_on
+
+
+class ProfileAssessed(BaseMessage):
+    """R6: the member answered (or declined) the profile tool."""
+
+    type: Literal["profile_assessed"]
+    assessed_on: IsoDate
+    result: ProfileResult
+
+    @property
+    def effective_on(self) -> date:
+        return self.assessed_on
+
+
+class OptedOut(BaseMessage):
+    """R11: member and adviser agreed the jobcenter helps the member better."""
+
+    type: Literal["opted_out"]
+    decided_on: IsoDate
+    note: Text
+
+    @property
+    def effective_on(self) -> date:
+        return self.decided_on
+
+
+class HolidayRequested(BaseMessage):
+    """R14: the member asked for holiday from `first_day` to `last_day`, both included."""
+
+    type: Literal["holiday_requested"]
+    request_id: Name
+    requested_on: IsoDate
+    first_day: IsoDate
+    last_day: IsoDate
+    channel: HolidayChannel
+
+    @field_validator("last_day")
+    @classmethod
+    def _last_not_before_first(cls, value: date, info: ValidationInfo) -> date:
+        first_day = info.data.get("first_day")
+        if isinstance(first_day, date) and value < first_day:
+            raise _bad(f"{value.isoformat()!r} is before first_day {first_day.isoformat()!r}")
+        return value
+
+    @property
+    def effective_on(self) -> date:
+        return self.requested_on
+
+
+class HolidayDecided(BaseMessage):
+    """R14: an adviser settled a pending holiday request."""
+
+    type: Literal["holiday_decided"]
+    request_id: Name
+    decided_on: IsoDate
+    approved: StrictBool
+
+    @property
+    def effective_on(self) -> date:
+        return self.decided_on
+
+
+class SicknessReported(BaseMessage):
+    """R15: the member reported sick from `sick_from`."""
+
+    type: Literal["sickness_reported"]
+    sick_from: IsoDate
+    reported_on: IsoDate
+
+    @property
+    def effective_on(self) -> date:
+        return self.reported_on
+
+
+class LessIntensiveRequested(BaseMessage):
+    """R18: the member asked for a less intensive effort until `starts_on`."""
+
+    type: Literal["less_intensive_requested"]
+    requested_on: IsoDate
+    reason: LessIntensiveReason
+    starts_on: IsoDate
+    documented: StrictBool
+
+    @property
+    def effective_on(self) -> date:
+        return self.requested_on
+
+
+class JobcenterContact(BaseMessage):
+    """R19: the jobcenter contacted the member about an ordinary job or an activation offer."""
+
+    type: Literal["jobcenter_contact"]
+    on: IsoDate
+    about: JobcenterTopic
+    note: Text
+
+    @property
+    def effective_on(self) -> date:
+        return self.on
+
+
+InboundMessage: TypeAlias = Annotated[
+    Unemployed
+    | AdviserAssigned
+    | NoticeSignup
+    | HoursPaid
+    | Moved
+    | AkasseChanged
+    | Deregistered
+    | MeetingBooked
+    | MeetingHeld
+    | ExtraMeetingsAgreed
+    | ProfileAssessed
+    | OptedOut
+    | HolidayRequested
+    | HolidayDecided
+    | SicknessReported
+    | LessIntensiveRequested
+    | JobcenterContact,
+    Field(discriminator="type"),
+]
+"""Any inbound message, told apart by its `type`."""
+
+MESSAGE_TYPES: Mapping[str, type[BaseMessage]] = {
+    get_args(cls.model_fields["type"].annotation)[0]: cls
+    for cls in (
+        Unemployed,
+        AdviserAssigned,
+        NoticeSignup,
+        HoursPaid,
+        Moved,
+        AkasseChanged,
+        Deregistered,
+        MeetingBooked,
+        MeetingHeld,
+        ExtraMeetingsAgreed,
+        ProfileAssessed,
+        OptedOut,
+        HolidayRequested,
+        HolidayDecided,
+        SicknessReported,
+        LessIntensiveRequested,
+        JobcenterContact,
+    )
+}
+"""Each contract `type` and its model, in the contract's order."""
+
+_ADAPTER: TypeAdapter[InboundMessage] = TypeAdapter(InboundMessage)
+
+
+def contract_json_schema() -> dict[str, Any]:
+    """The JSON Schema of every inbound message, generated from these models."""
+    return _ADAPTER.json_schema()
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def _load(raw: bytes | str | Mapping[str, object]) -> dict[str, Any]:
+    if isinstance(raw, Mapping):
+        data: object = dict(raw)
+    else:
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            raise InvalidMessage("the message is not UTF-8 text") from None
+        try:
+            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        except ValueError as error:
+            raise InvalidMessage(f"the message is not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise InvalidMessage(f"the message is a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _best_message_id(data: Mapping[str, Any]) -> str | None:
+    value = data.get("message_id")
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)[:128] or None
+    return None
+
+
+_PLAIN_REASONS = {
+    "string_type": "{value} is not a string",
+    "string_too_short": "must not be empty",
+    "string_too_long": "{value} is longer than {max_length} characters",
+    "int_type": "{value} is not an integer",
+    "bool_type": "{value} is not true or false",
+    "literal_error": "{value} is not an allowed value (expected {expected})",
+}
+
+
+def _reason(error: Mapping[str, Any]) -> tuple[str, str | None]:
+    """One readable sentence for pydantic's first error, and the field it is about."""
+    field = ".".join(str(part) for part in error["loc"]) or None
+    kind, context = error["type"], error.get("ctx") or {}
+    where = f"field {field!r}" if field else "the message"
+    if kind == "missing":
+        return f"{where} is missing", field
+    if kind == "ledighed":
+        return f"{where}: {context['reason']}", field
+    template = _PLAIN_REASONS.get(kind)
+    if template is None:
+        return f"{where}: {error['msg']}", field
+    text = template.format(value=_show(error.get("input")), **context)
+    return (f"{where} {text}" if kind == "string_too_short" else f"{where}: {text}"), field
+
+
+def parse_message(raw: bytes | str | Mapping[str, object]) -> InboundMessage:
+    """The inbound message in `raw` (JSON text or an already decoded object).
+
+    Raises InvalidMessage with a reason a person can read, the field concerned (where one
+    is) and the message id (where the input has one, so that a dead letter can name it).
+    """
+    data = _load(raw)
+    message_id = _best_message_id(data)
+    kind = data.get("type")
+    if kind is None:
+        raise InvalidMessage("field 'type' is missing", "type", message_id)
+    model = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        expected = ", ".join(MESSAGE_TYPES)
+        raise InvalidMessage(
+            f"unknown message type {_show(kind)}; expected one of {expected}", "type", message_id
+        )
+    try:
+        return model.model_validate(data)  # type: ignore[return-value]
+    except ValidationError as error:
+        reason, field = _reason(error.errors(include_url=False)[0])
+        raise InvalidMessage(reason, field, message_id) from None

@@ -1,0 +1,221 @@
+"""The application service: one inbound message in, the case's events out (no I/O here)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain import messages as m
+from domain.calendar import first_of_month
+from domain.case import Case, Source
+from domain.cpr import birth_date_from_cpr
+from domain.errors import Rejected
+from domain.member import Member
+from domain.params import DEFAULT_SETTINGS, PROGRAMME_END, Settings
+from domain.rules.enrolment import notice_signup_refusal
+
+
+class Book(Protocol):
+    """What the service needs of a store within one unit of work (a batch)."""
+
+    def member_id(self, cpr: str) -> UUID | None:
+        """The opaque id of the member with this CPR, if known."""
+
+    def enrol(self, cpr: str, birth_date: date, member: Member) -> None:
+        """Record a new member: the CPR and birth date go to the registry, not the events."""
+
+    def member(self, member_id: UUID) -> Member: ...
+
+    def case(self, case_id: UUID) -> Case: ...
+
+    def add(self, aggregate: Case | Member) -> None:
+        """Track a new aggregate so that its events are saved with the batch."""
+
+
+class CaseService:
+    """Turns each accepted message into events on the member's cases, in order."""
+
+    def __init__(self, book: Book, settings: Settings = DEFAULT_SETTINGS) -> None:
+        self.book = book
+        self.settings = settings
+
+    def handle(self, message: m.InboundMessage, source: Source) -> None:
+        """Apply one message; raises `Rejected` (before changing anything) when it breaks a rule."""
+        if isinstance(message, m.NoticeSignup):
+            refusal = notice_signup_refusal(message.signed_up_on, message.municipality_code)
+            if refusal:
+                field = "signed_up_on" if "window" in refusal else "municipality_code"
+                raise Rejected(refusal, field)
+        member = self._member(message, source)
+        if isinstance(message, m.Unemployed):
+            self._register(member, message, source)
+        elif isinstance(message, m.NoticeSignup):
+            self._sign_up_notice(member, message, source)
+        else:
+            case = self._case_for(member, message)
+            if case is None:
+                member.keep(_without_cpr(message), message.effective_on, source)
+                return
+            _apply(case, message, source)
+            case.settle(self.settings, source)
+
+    def end_programme(self, case: Case, on: date, source: Source) -> bool:
+        """R16: on or after 2023-12-31, a case still in the trial exits with programme_ended."""
+        if on < PROGRAMME_END or not case.end_programme(source):
+            return False
+        case.settle(self.settings, source)
+        return True
+
+    # --- members and their cases -----------------------------------------------------------
+
+    def _member(self, message: m.InboundMessage, source: Source) -> Member:
+        member_id = self.book.member_id(message.cpr)
+        if member_id is not None:
+            return self.book.member(member_id)
+        birth_date = (
+            message.birth_date
+            if isinstance(message, m.Unemployed)
+            else birth_date_from_cpr(message.cpr)
+        )
+        member = Member(effective_on=message.effective_on, source=source)
+        self.book.enrol(message.cpr, birth_date, member)
+        return member
+
+    def _latest_case(self, member: Member) -> Case | None:
+        return self.book.case(member.case_ids[-1]) if member.case_ids else None
+
+    def _case_for(self, member: Member, message: m.InboundMessage) -> Case | None:
+        """The latest case opened on or before the message's day (for hours: in its month)."""
+        day = message.effective_on
+        for case_id in reversed(member.case_ids):
+            case = self.book.case(case_id)
+            opened = case.facts.opened_on
+            if isinstance(message, m.HoursPaid):
+                opened = first_of_month(opened)
+            if opened <= day:
+                return case
+        return None
+
+    def _open_case(self, member: Member, opened_on: date, source: Source) -> Case:
+        case = Case(member_id=member.id, effective_on=opened_on, source=source)
+        self.book.add(case)
+        member.open_case(case.id, opened_on, source)
+        return case
+
+    def _check_no_open_case(self, latest: Case | None, day: date, what: str) -> None:
+        if latest is None:
+            return
+        opened = latest.facts.opened_on
+        if day <= opened:
+            raise Rejected(f"{what} on {day}, but the member's latest case opened on {opened}")
+        if latest.is_open_on(day):
+            raise Rejected(
+                f"{what} on {day}, but the member's case opened on {opened} is still open"
+            )
+
+    def _sign_up_notice(self, member: Member, message: m.NoticeSignup, source: Source) -> None:
+        """R2."""
+        self._check_no_open_case(self._latest_case(member), message.signed_up_on, "notice sign-up")
+        case = self._open_case(member, message.signed_up_on, source)
+        case.sign_up_notice(
+            message.signed_up_on, message.employment_ends_on, message.municipality_code, source
+        )
+
+    def _register(self, member: Member, message: m.Unemployed, source: Source) -> None:
+        """R1, R3: a registration starts the notice-period case, or opens a new one."""
+        latest = self._latest_case(member)
+        if latest is not None and latest.registration is None and latest.exit is None:
+            if message.registered_on < latest.facts.opened_on:
+                raise Rejected(
+                    f"registered on {message.registered_on}, before the notice sign-up on "
+                    f"{latest.facts.opened_on}",
+                    "registered_on",
+                )
+            case = latest
+        else:
+            self._check_no_open_case(latest, message.registered_on, "registered as unemployed")
+            case = self._open_case(member, message.registered_on, source)
+        case.register(
+            registered_on=message.registered_on,
+            insurance=message.insurance,
+            municipality_code=message.municipality_code,
+            birth_date=message.birth_date,
+            vocational_education=message.vocational_education,
+            has_children=message.has_children,
+            adviser=message.adviser,
+            source=source,
+        )
+        self._take_over_kept_hours(member, case)
+        case.settle(self.settings, source)
+
+    def _take_over_kept_hours(self, member: Member, case: Case) -> None:
+        """R8: hours paid before the case existed count from S's month on."""
+        assert case.registration is not None
+        first_month = first_of_month(case.registration.registered_on)
+        for kept in member.kept:
+            message = kept["message"]
+            if kept["applied_to"] is not None or message.get("type") != "hours_paid":
+                continue
+            month = date.fromisoformat(message["month"][:7] + "-01")
+            if month < first_month:
+                continue
+            try:
+                case.pay_hours(
+                    message["payment_id"], month, Decimal(str(message["hours"])), kept["source"]
+                )
+            except Rejected:
+                continue  # stays kept in the member's record, as it arrived
+            member.mark_applied(kept["source"]["message_id"], case.id, month, kept["source"])
+
+
+def _without_cpr(message: m.InboundMessage) -> dict[str, Any]:
+    """The message as kept in the member's record: personal data stays in the registry."""
+    return message.model_dump(mode="json", exclude={"cpr"})
+
+
+def _apply(case: Case, message: m.InboundMessage, source: Source) -> None:
+    """One fact onto the case: the command that the message's type names."""
+    match message:
+        case m.AdviserAssigned():
+            case.assign_adviser(message.adviser, message.assigned_on, source)
+        case m.HoursPaid():
+            case.pay_hours(message.payment_id, message.month, message.hours, source)
+        case m.Moved():
+            case.move(message.municipality_code, message.moved_on, source)
+        case m.AkasseChanged():
+            case.change_akasse(message.changed_on, source)
+        case m.Deregistered():
+            case.deregister(message.deregistered_on, source)
+        case m.MeetingBooked():
+            case.book_meeting(message.kind, message.on, source)
+        case m.MeetingHeld():
+            case.hold_meeting(message.kind, message.held_on, source)
+        case m.ExtraMeetingsAgreed():
+            case.agree_extra_meetings(message.agreed_on, source)
+        case m.ProfileAssessed():
+            case.assess_profile(message.result, message.assessed_on, source)
+        case m.OptedOut():
+            case.opt_out(message.note, message.decided_on, source)
+        case m.HolidayRequested():
+            case.request_holiday(
+                message.request_id,
+                message.requested_on,
+                message.first_day,
+                message.last_day,
+                message.channel,
+                source,
+            )
+        case m.HolidayDecided():
+            case.decide_holiday(message.request_id, message.decided_on, message.approved, source)
+        case m.SicknessReported():
+            case.report_sickness(message.sick_from, message.reported_on, source)
+        case m.LessIntensiveRequested():
+            case.request_less_intensive(
+                message.requested_on, message.reason, message.starts_on, message.documented, source
+            )
+        case m.JobcenterContact():
+            case.record_jobcenter_contact(message.about, message.note, message.on, source)
+        case _:
+            raise Rejected(f"message type {message.type!r} does not apply to a case")

@@ -1,0 +1,1 @@
+"""Wiring: settings, the event store, Kafka, the local broker and the command line."""

@@ -1,0 +1,199 @@
+"""The `ledighed` command line: the contract's commands over one store (the composition root)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from domain.cpr import normalize_cpr
+from infra.ingest import file_records, ingest
+from infra.reads import case_dicts, handovers, history, worklist
+from infra.settings import Settings
+from infra.store import Store
+from infra.tick import tick
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _cpr(text: str) -> str:
+    try:
+        return normalize_cpr(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db", help="store URL (default $LEDIGHED_DB_URL or sqlite:///ledighed.db)"
+    )
+    common.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    reads = argparse.ArgumentParser(add_help=False)
+    reads.add_argument("--as-of", type=_day, help="the day to judge the state on (default today)")
+
+    parser = argparse.ArgumentParser(
+        prog="ledighed", description="Case engine of the a-kasse contact-course trial."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("ingest", parents=[common], help="apply a JSON-lines file of messages")
+    p.add_argument("file", help="JSON-lines file, or - for standard input")
+    p.add_argument("--batch-size", type=int, help="messages per transaction (default 2000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = commands.add_parser("case", parents=[common, reads], help="the member's latest case")
+    p.add_argument("cpr", type=_cpr)
+    p.add_argument("--all", action="store_true", help="every case of the member, oldest first")
+
+    p = commands.add_parser("history", parents=[common, reads], help="the member's audit trail")
+    p.add_argument("cpr", type=_cpr)
+
+    p = commands.add_parser(
+        "worklist", parents=[common, reads], help="open tasks, oldest due first"
+    )
+    p.add_argument("--adviser", help="only this adviser's cases")
+
+    commands.add_parser("handovers", parents=[common, reads], help="the handover feed")
+
+    p = commands.add_parser("tick", parents=[common], help="apply the calendar's rules (R16)")
+    p.add_argument("--on", type=_day, help="the day to tick for (default today)")
+
+    p = commands.add_parser(
+        "demo", parents=[common], help="generate a year of messages and ingest it"
+    )
+    p.add_argument("--members", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=2021)
+    p.add_argument("--dir", default="demo", help="where the demo's files go (default ./demo)")
+    return parser
+
+
+def _print(payload: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    if not rows:
+        return "(none)"
+    widths = [max(len(c), *(len(str(r.get(c))) for r in rows)) for c in columns]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += [
+        "  ".join(str(r.get(c)).ljust(w) for c, w in zip(columns, widths, strict=True))
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def _case_text(case: dict[str, Any]) -> str:
+    lines = [
+        f"case {case['case_id']}  cpr {case['cpr']}  status {case['status']}",
+        f"started {case['started_on']}  {case['insurance']}"
+        f"  municipality {case['municipality_code']}  adviser {case['adviser']}",
+        f"hours paid {case['hours_paid']}  expected end {case['expected_end']}"
+        f"  exit {case['exit']}",
+    ]
+    if case["outside_reason"]:
+        lines.append(f"outside the trial: {case['outside_reason']}")
+    if case["meetings"]:
+        lines.append(
+            _table(case["meetings"], ["kind", "due_from", "due_by", "held_on", "state", "rule"])
+        )
+    if case["holidays"]:
+        lines.append(
+            _table(case["holidays"], ["request_id", "first_day", "last_day", "status", "reason"])
+        )
+    if case["less_intensive"]:
+        lines.append(f"less intensive: {case['less_intensive']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings(**({"db_url": args.db} if args.db else {}))
+    if args.command == "demo":
+        from infra.demo import run_demo
+
+        return run_demo(settings, members=args.members, seed=args.seed, directory=Path(args.dir))
+    store = Store(settings.db_url)
+    try:
+        return _run(args, settings, store)
+    finally:
+        store.close()
+
+
+def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    rules = settings.rule_settings()
+    day: date = getattr(args, "as_of", None) or date.today()
+    if args.command == "ingest":
+        stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+        with stream:
+            progress = tqdm(unit=" msgs", disable=args.quiet or args.json, file=sys.stderr)
+            records = file_records(stream, "stdin" if args.file == "-" else Path(args.file).name)
+            report = ingest(store, rules, records, args.batch_size or settings.batch_size, progress)
+            progress.close()
+        summary = (
+            f"{report.accepted} accepted, {report.duplicates} duplicates, "
+            f"{len(report.rejected)} rejected"
+        )
+        rejected = "\n".join(
+            f"  line {r['line']}: {r['message_id']}: {r['error']}" for r in report.rejected
+        )
+        _print(report.as_dict(), args.json, summary + ("\n" + rejected if rejected else ""))
+        return 0
+    if args.command == "case":
+        cases = case_dicts(store, args.cpr, day, rules)
+        if not cases:
+            print(f"no case for {args.cpr} as of {day}", file=sys.stderr)
+            return 1
+        payload: Any = cases if args.all else cases[-1]
+        text = "\n\n".join(_case_text(c) for c in (cases if args.all else cases[-1:]))
+        _print(payload, args.json, text)
+        return 0
+    if args.command == "history":
+        rows = history(store, args.cpr, getattr(args, "as_of", None))
+        _print(
+            rows,
+            args.json,
+            _table(rows, ["case_id", "version", "type", "effective_on", "recorded_at"]),
+        )
+        return 0
+    if args.command == "worklist":
+        rows = worklist(store, day, rules, args.adviser)
+        _print(
+            rows,
+            args.json,
+            _table(rows, ["due_by", "overdue", "task", "cpr", "adviser", "case_id"]),
+        )
+        return 0
+    if args.command == "handovers":
+        rows = handovers(store)
+        if getattr(args, "as_of", None):
+            rows = [r for r in rows if r["effective_on"] <= day.isoformat()]
+        _print(
+            rows, args.json, _table(rows, ["message_id", "type", "reason", "effective_on", "cpr"])
+        )
+        return 0
+    if args.command == "tick":
+        report = tick(store, args.on or date.today(), rules)
+        _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The contract's reads: case, history, worklist and handover feed, from the stored events."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from domain.case import Case
+from domain.member import Member
+from domain.params import Settings
+from domain.view import case_view
+from infra.store import Store
+
+_HIDDEN = {"originator_id", "originator_version", "timestamp", "effective_on", "source"}
+
+
+def case_dicts(store: Store, cpr: str, day: date, settings: Settings) -> list[dict[str, Any]]:
+    """Every case of the member that had opened by `day`, oldest first, as case objects."""
+    return [
+        case_view(case.facts, day, settings).as_dict(str(case.id), cpr)
+        for case in store.cases_of(cpr)
+        if case.facts.opened_on <= day
+    ]
+
+
+def _event_dict(case_id: UUID | None, event: Any) -> dict[str, Any]:
+    data = {k: _plain(v) for k, v in event.__dict__.items() if k not in _HIDDEN}
+    return {
+        "case_id": str(case_id) if case_id else None,
+        "version": event.originator_version,
+        "type": type(event).__name__,
+        "recorded_at": event.timestamp.isoformat(),
+        "effective_on": event.effective_on.isoformat(),
+        "data": data,
+        "source": event.source,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "is_finite"):  # Decimal
+        return float(value)
+    return value
+
+
+def history(store: Store, cpr: str, day: date | None = None) -> list[dict[str, Any]]:
+    """The audit trail: every stored event of the member's cases (and the member's record of
+    messages that found no case, with case_id null), oldest recorded first."""
+    member_id = store.member_ids([cpr]).get(cpr)
+    if member_id is None:
+        return []
+    member_events = store.events_of(member_id)
+    rows = [
+        _event_dict(None, e)
+        for e in member_events
+        if isinstance(e, Member.KeptWithoutCase | Member.KeptMessageApplied)  # type: ignore[attr-defined]
+    ]
+    member: Member = store.member(member_id)
+    for case_id in member.case_ids:
+        rows.extend(_event_dict(case_id, e) for e in store.events_of(case_id))
+    rows.sort(key=lambda r: (r["recorded_at"], r["case_id"] or "", r["version"]))
+    if day is not None:
+        rows = [r for r in rows if r["effective_on"] <= day.isoformat()]
+    return rows
+
+
+def all_cases(store: Store) -> list[Case]:
+    return [store.case(case_id) for case_id in store.case_ids()]
+
+
+def worklist(
+    store: Store, day: date, settings: Settings, adviser: str | None = None
+) -> list[dict[str, Any]]:
+    """Open tasks on `day`, oldest due first."""
+    cprs = store.cprs()
+    rows = []
+    for case in all_cases(store):
+        view = case_view(case.facts, day, settings)
+        if adviser is not None and view.adviser != adviser:
+            continue
+        for task in view.tasks():
+            rows.append(
+                {
+                    "case_id": str(case.id),
+                    "cpr": cprs.get(case.member_id),
+                    "task": task.task,
+                    "due_by": task.due_by.isoformat(),
+                    "overdue": task.overdue,
+                    "adviser": view.adviser,
+                }
+            )
+    rows.sort(key=lambda r: (r["due_by"], r["case_id"], r["task"]))
+    return rows
+
+
+def handover_message(event: Any, cpr: str | None) -> dict[str, Any]:
+    """R12/R13: a HandedOver event as the contract's handover message."""
+    content = event.content
+    return {
+        "message_id": event.message_id,
+        "type": event.type,
+        "replaces": event.replaces,
+        "case_id": str(event.originator_id),
+        "cpr": cpr,
+        "reason": content["reason"],
+        "effective_on": content["effective_on"],
+        "jobcenter_municipality_code": content["jobcenter_municipality_code"],
+        "started_on": content["started_on"],
+        "held": content["held"],
+        "jobcenter_must": content["jobcenter_must"],
+        "akasse_must": content["akasse_must"],
+    }
+
+
+def handovers(store: Store) -> list[dict[str, Any]]:
+    """The handover feed as published, oldest first."""
+    cprs = store.cprs()
+    return [
+        handover_message(event, cprs.get(event.member_id))
+        for _, event in store.notifications(Case.HandedOver)  # type: ignore[attr-defined]
+    ]

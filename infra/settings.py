@@ -1,0 +1,37 @@
+"""Settings from the environment (LEDIGHED_*) and the command line's matching options."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.params import Settings as RuleSettings
+
+DEFAULT_DB_URL = "sqlite:///ledighed.db"
+
+
+class Settings(BaseSettings):
+    """Where the store is, where Kafka is, and the fund's rule settings."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDIGHED_")
+
+    db_url: str = DEFAULT_DB_URL
+    kafka_bootstrap: str | None = None
+    kafka_group: str = "ledighed"
+    kafka_max_poll_interval_ms: int = 300_000
+    # R8: payment months ("YYYY-MM") whose hours do not count, e.g. "2020-03,2020-04".
+    frozen_months: str = ""
+    batch_size: int = 2000
+
+    @field_validator("frozen_months")
+    @classmethod
+    def _months(cls, value: str) -> str:
+        for month in filter(None, (v.strip() for v in value.split(","))):
+            date.fromisoformat(month + "-01")
+        return value
+
+    def rule_settings(self) -> RuleSettings:
+        months = filter(None, (v.strip() for v in self.frozen_months.split(",")))
+        return RuleSettings(frozen_months=frozenset(date.fromisoformat(m + "-01") for m in months))

@@ -1,0 +1,276 @@
+"""The event store (eventsourcing + SQLAlchemy) and the unit of work that saves one batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.utils import get_topic
+from sqlalchemy import Engine, insert, select
+
+from domain.case import Case
+from domain.member import Member
+from infra import tables
+
+
+class DateAsISO(Transcoding):
+    """Dates in events as ISO strings."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class LedighedApplication(Application[UUID]):
+    """The event-sourced application: cases and members in one store."""
+
+    name = "Ledighed"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+
+def sqlalchemy_url(db_url: str) -> str:
+    """Accept `postgresql://` and `sqlite:///file` as users write them."""
+    if db_url.startswith("postgresql://") or db_url.startswith("postgres://"):
+        return "postgresql+psycopg://" + db_url.split("://", 1)[1]
+    return db_url
+
+
+class Store:
+    """The store: the application (event store) plus the registry and message tables."""
+
+    def __init__(self, db_url: str) -> None:
+        self.url = sqlalchemy_url(db_url)
+        self.app = LedighedApplication(
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+                "SQLALCHEMY_URL": self.url,
+                "CREATE_TABLE": "y",
+            }
+        )
+        self.datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        engine = self.datastore.engine
+        assert engine is not None
+        self.engine: Engine = engine
+        tables.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.app.close()
+        self.engine.dispose()
+
+    # --- reads --------------------------------------------------------------------------
+
+    def member_ids(self, cprs: Iterable[str]) -> dict[str, UUID]:
+        """Member ids by CPR, for the CPRs known to the registry."""
+        wanted = list(set(cprs))
+        found: dict[str, UUID] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted, 500):
+                rows = conn.execute(
+                    select(tables.members.c.cpr, tables.members.c.member_id).where(
+                        tables.members.c.cpr.in_(chunk)
+                    )
+                )
+                found.update({cpr: UUID(member_id) for cpr, member_id in rows})
+        return found
+
+    def cprs(self) -> dict[UUID, str | None]:
+        """Every member's CPR by member id (None once erased)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tables.members.c.member_id, tables.members.c.cpr))
+            return {UUID(member_id): cpr for member_id, cpr in rows}
+
+    def processed(self, message_ids: Iterable[str]) -> set[str]:
+        """Which of these message ids were accepted before."""
+        wanted = list(set(message_ids))
+        seen: set[str] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted, 500):
+                column = tables.processed_messages.c.message_id
+                seen.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+        return seen
+
+    def member(self, member_id: UUID) -> Member:
+        return self.app.repository.get(member_id)  # type: ignore[no-any-return]
+
+    def case(self, case_id: UUID) -> Case:
+        return self.app.repository.get(case_id)  # type: ignore[no-any-return]
+
+    def cases_of(self, cpr: str) -> list[Case]:
+        """The member's cases, oldest first (the case's own events only, no scan of the log)."""
+        member_id = self.member_ids([cpr]).get(cpr)
+        if member_id is None:
+            return []
+        return [self.case(case_id) for case_id in self.member(member_id).case_ids]
+
+    def events_of(self, aggregate_id: UUID) -> list[Any]:
+        return list(self.app.events.get(aggregate_id))
+
+    def notifications(self, *event_classes: type[Any], start: int = 1) -> Iterator[tuple[int, Any]]:
+        """Stored events of these classes across all cases, in the order they were recorded."""
+        topics = [get_topic(cls) for cls in event_classes]
+        position = start
+        while True:
+            page = self.app.recorder.select_notifications(position, 1000, topics=topics)
+            for notification in page:
+                yield notification.id, self.app.mapper.to_domain_event(notification)
+            if len(page) < 1000:
+                return
+            position = page[-1].id + 1
+
+    def case_ids(self) -> list[UUID]:
+        """Every case's id, in the order the cases opened."""
+        return [event.originator_id for _, event in self.notifications(Case.Opened)]  # type: ignore[attr-defined]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tables.dead_letters).order_by(tables.dead_letters.c.id))
+            return [dict(row._mapping) for row in rows]
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+
+class UnitOfWork:
+    """One batch: aggregates loaded once, and everything the batch accepted or rejected
+    saved together in one transaction (events, registry rows, message ids, dead letters)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._member_ids: dict[str, UUID | None] = {}
+        self._loaded: dict[UUID, Aggregate] = {}
+        self._new: dict[UUID, Aggregate] = {}
+        self._registry_rows: list[dict[str, Any]] = []
+        self._accepted: dict[str, dict[str, Any]] = {}
+        self._dead_letters: list[dict[str, Any]] = []
+        self._previously_accepted: set[str] = set()
+        self._touched: dict[UUID, int] = {}
+
+    def prefetch(self, cprs: Iterable[str], message_ids: Iterable[str]) -> None:
+        """Look up a batch's members and message ids in two queries, not one per message."""
+        cpr_list = list(cprs)
+        found = self.store.member_ids(cpr_list)
+        for cpr in cpr_list:
+            self._member_ids.setdefault(cpr, found.get(cpr))
+        self._previously_accepted |= self.store.processed(message_ids)
+
+    # --- the Book protocol of domain.service ----------------------------------------------
+
+    def member_id(self, cpr: str) -> UUID | None:
+        if cpr not in self._member_ids:
+            self._member_ids[cpr] = self.store.member_ids([cpr]).get(cpr)
+        return self._member_ids[cpr]
+
+    def enrol(self, cpr: str, birth_date: date, member: Member) -> None:
+        self._member_ids[cpr] = member.id
+        self._registry_rows.append(
+            {
+                "member_id": str(member.id),
+                "cpr": cpr,
+                "birth_date": birth_date,
+                "enrolled_at": _now(),
+            }
+        )
+        self.add(member)
+
+    def member(self, member_id: UUID) -> Member:
+        return self._get(member_id)  # type: ignore[return-value]
+
+    def case(self, case_id: UUID) -> Case:
+        return self._get(case_id)  # type: ignore[return-value]
+
+    def add(self, aggregate: Case | Member) -> None:
+        self._new[aggregate.id] = aggregate
+        self._loaded[aggregate.id] = aggregate
+        self._touch(aggregate)
+
+    def _get(self, aggregate_id: UUID) -> Aggregate:
+        aggregate = self._loaded.get(aggregate_id)
+        if aggregate is None:
+            aggregate = self.store.app.repository.get(aggregate_id)
+            self._loaded[aggregate_id] = aggregate
+        self._touch(aggregate)
+        return aggregate
+
+    def _touch(self, aggregate: Aggregate) -> None:
+        self._touched.setdefault(aggregate.id, len(aggregate.pending_events))
+
+    # --- outcomes of one message ---------------------------------------------------------
+
+    def begin_message(self) -> None:
+        self._touched = {}
+
+    def check_unchanged(self) -> None:
+        """A rejected message must have changed nothing: the domain checks before it acts."""
+        for aggregate_id, pending_before in self._touched.items():
+            if len(self._loaded[aggregate_id].pending_events) != pending_before:
+                raise RuntimeError(
+                    f"a rejected message changed aggregate {aggregate_id}: this is a bug, "
+                    "the batch is not saved"
+                )
+
+    def is_duplicate(self, message_id: str) -> bool:
+        return message_id in self._previously_accepted or message_id in self._accepted
+
+    def accept(self, message_id: str, member_id: UUID, source: dict[str, Any]) -> None:
+        self._accepted[message_id] = {
+            "message_id": message_id,
+            "member_id": str(member_id),
+            "recorded_at": _now(),
+            "source": source,
+        }
+
+    def reject(
+        self,
+        raw: str,
+        error: str,
+        field: str | None,
+        message_id: str | None,
+        source: dict[str, Any],
+    ) -> None:
+        self._dead_letters.append(
+            {
+                "message_id": message_id,
+                "raw": raw,
+                "error": error,
+                "error_field": field,
+                "source": source,
+                "recorded_at": _now(),
+            }
+        )
+
+    def commit(self) -> int:
+        """Save the batch in one transaction; returns the number of events stored."""
+        aggregates = [a for a in self._loaded.values() if a.pending_events]
+        events = sum(len(a.pending_events) for a in aggregates)
+        with self.store.datastore.transaction(commit=True) as session:
+            if self._registry_rows:
+                session.execute(insert(tables.members), self._registry_rows)
+            if self._accepted:
+                session.execute(insert(tables.processed_messages), list(self._accepted.values()))
+            if self._dead_letters:
+                session.execute(insert(tables.dead_letters), self._dead_letters)
+            if aggregates:
+                self.store.app.save(*aggregates, session=session)
+        return events
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,54 @@
+"""The store's own tables beside the event store: member registry, message ids, dead letters."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# Personal data, once per member: erase a row and the events stay as they are (opaque ids).
+members = Table(
+    "ledighed_members",
+    metadata,
+    Column("member_id", String(36), primary_key=True),
+    Column("cpr", String(10), unique=True, nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=True),
+)
+
+# Every accepted message id, so that a repeat is a no-op.
+processed_messages = Table(
+    "ledighed_processed_messages",
+    metadata,
+    Column("message_id", String(128), primary_key=True),
+    Column("member_id", String(36), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("source", JSON, nullable=False),
+)
+
+# Rejected input, kept whole with the reason; the same id may come again, corrected.
+dead_letters = Table(
+    "ledighed_dead_letters",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("message_id", String(128), nullable=True),
+    Column("raw", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("error_field", String(128), nullable=True),
+    Column("source", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Read models built from the stored events: worklist, handover feed, audit trail."""

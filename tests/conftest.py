@@ -1,0 +1,76 @@
+"""Shared fixtures: throwaway PostgreSQL databases on the local server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import URL, make_url
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _admin_url() -> URL:
+    return make_url(os.environ.get("LEDIGHED_TEST_PG_URL", DEFAULT_PG_URL))
+
+
+def _libpq_dsn(url: URL) -> str:
+    """The admin URL as a plain libpq URL for psycopg (without the '+psycopg' driver)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _unreachable(url: URL, error: Exception) -> None:
+    where = url.render_as_string(hide_password=True)
+    reason = f"PostgreSQL is not reachable at {where}: {error}"
+    if os.environ.get("LEDIGHED_SKIP_POSTGRES") == "1":
+        pytest.skip(f"LEDIGHED_SKIP_POSTGRES=1 and {reason}")
+    pytest.fail(
+        f"{reason}. Start it (.ci/run does) or set LEDIGHED_SKIP_POSTGRES=1 to skip on purpose.",
+        pytrace=False,
+    )
+
+
+def _create_database() -> tuple[URL, str]:
+    import psycopg
+
+    admin = _admin_url()
+    name = f"ledighed_test_{secrets.token_hex(6)}"
+    try:
+        with psycopg.connect(_libpq_dsn(admin), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        _unreachable(admin, error)
+    return admin, name
+
+
+def _drop_database(admin: URL, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_libpq_dsn(admin), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _database_url(admin: URL, name: str) -> str:
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database for the whole test session; its SQLAlchemy URL; dropped afterwards."""
+    admin, name = _create_database()
+    try:
+        yield _database_url(admin, name)
+    finally:
+        _drop_database(admin, name)
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A fresh, empty database for one test; its SQLAlchemy URL; dropped afterwards."""
+    admin, name = _create_database()
+    try:
+        yield _database_url(admin, name)
+    finally:
+        _drop_database(admin, name)
