@@ -50,7 +50,21 @@ def _source(record: InboundRecord, message_id: str | None) -> dict[str, Any]:
 def apply_batch(
     store: Store, settings: Settings, records: Sequence[InboundRecord], report: Report
 ) -> None:
-    """Apply the records in order, as if one at a time, and save them in one transaction."""
+    """Apply the records in order, as if one at a time, and save them in one transaction.
+
+    If anything fails, nothing of the batch is saved and the store's cache is dropped, so
+    the batch can be applied again from the stored state.
+    """
+    try:
+        _apply_batch(store, settings, records, report)
+    except BaseException:
+        store.forget()
+        raise
+
+
+def _apply_batch(
+    store: Store, settings: Settings, records: Sequence[InboundRecord], report: Report
+) -> None:
     uow = store.unit_of_work()
     service = CaseService(uow, settings)
     parsed = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -55,7 +56,7 @@ class Store:
         self.url = sqlalchemy_url(db_url)
         self.app = LedighedApplication(
             env={
-                "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+                "PERSISTENCE_MODULE": "infra.persistence:Factory",
                 "SQLALCHEMY_URL": self.url,
                 "CREATE_TABLE": "y",
             }
@@ -65,6 +66,28 @@ class Store:
         assert engine is not None
         self.engine: Engine = engine
         tables.metadata.create_all(self.engine)
+        # Aggregates as the last committed batch left them, so that a long ingest loads each
+        # case once. A stale entry (another writer saved the case meanwhile) makes the save
+        # fail on the event store's unique version; the batch is then retried without it.
+        self._cache: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self.cache_size = 200_000
+
+    def cached(self, aggregate_id: UUID) -> Aggregate | None:
+        aggregate = self._cache.get(aggregate_id)
+        if aggregate is not None:
+            self._cache.move_to_end(aggregate_id)
+        return aggregate
+
+    def remember(self, aggregates: Iterable[Aggregate]) -> None:
+        for aggregate in aggregates:
+            self._cache[aggregate.id] = aggregate
+            self._cache.move_to_end(aggregate.id)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop every cached aggregate (after a failed batch, whose changes were not saved)."""
+        self._cache.clear()
 
     def close(self) -> None:
         self.app.close()
@@ -197,9 +220,10 @@ class UnitOfWork:
         self._touch(aggregate)
 
     def _get(self, aggregate_id: UUID) -> Aggregate:
-        aggregate = self._loaded.get(aggregate_id)
+        aggregate = self._loaded.get(aggregate_id) or self.store.cached(aggregate_id)
         if aggregate is None:
             aggregate = self.store.app.repository.get(aggregate_id)
+        if aggregate_id not in self._loaded:
             self._loaded[aggregate_id] = aggregate
         self._touch(aggregate)
         return aggregate
@@ -264,6 +288,7 @@ class UnitOfWork:
                 session.execute(insert(tables.dead_letters), self._dead_letters)
             if aggregates:
                 self.store.app.save(*aggregates, session=session)
+        self.store.remember(self._loaded.values())
         return events
 
 
