@@ -73,16 +73,20 @@ def history(store: Store, cpr: str, day: date | None = None) -> list[dict[str, A
 
 
 def all_cases(store: Store) -> list[Case]:
-    return [store.case(case_id) for case_id in store.case_ids()]
+    return store.replay(Case)  # type: ignore[return-value]
 
 
 def worklist(
-    store: Store, day: date, settings: Settings, adviser: str | None = None
+    store: Store,
+    day: date,
+    settings: Settings,
+    adviser: str | None = None,
+    cases: list[Case] | None = None,
 ) -> list[dict[str, Any]]:
     """Open tasks on `day`, oldest due first."""
     cprs = store.cprs()
     rows = []
-    for case in all_cases(store):
+    for case in all_cases(store) if cases is None else cases:
         view = case_view(case.facts, day, settings)
         if adviser is not None and view.adviser != adviser:
             continue
