@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -71,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on", type=_day, help="the day to tick for (default today)")
 
     p = commands.add_parser(
+        "erase", parents=[common], help="erase a member's CPR and birth date from the registry"
+    )
+    p.add_argument("cpr", type=_cpr)
+
+    p = commands.add_parser(
         "demo", parents=[common], help="generate a year of messages and ingest it"
     )
     p.add_argument("--members", type=int, default=3000)
@@ -132,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = Store(settings.db_url)
     try:
         return _run(args, settings, store)
+    except BrokenPipeError:  # e.g. `ledighed handovers --json | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     finally:
         store.close()
 
@@ -192,6 +201,10 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         report = tick(store, args.on or date.today(), rules)
         _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")
         return 0
+    if args.command == "erase":
+        erased = store.erase_member(args.cpr)
+        _print({"erased": erased}, args.json, "erased" if erased else f"no member {args.cpr}")
+        return 0 if erased else 1
     raise AssertionError(args.command)
 
 

@@ -168,6 +168,16 @@ class Store:
         """Every case's id, in the order the cases opened."""
         return [event.originator_id for _, event in self.notifications(Case.Opened)]  # type: ignore[attr-defined]
 
+    def erase_member(self, cpr: str) -> bool:
+        """Erase a member's personal data; the events keep only the opaque member id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                tables.members.update()
+                .where(tables.members.c.cpr == cpr)
+                .values(cpr=None, birth_date=None, erased_at=datetime.now(UTC))
+            )
+            return bool(result.rowcount)
+
     def dead_letters(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(tables.dead_letters).order_by(tables.dead_letters.c.id))
