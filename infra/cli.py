@@ -14,6 +14,7 @@ from typing import Any
 from tqdm import tqdm
 
 from domain.cpr import normalize_cpr
+from domain.messages import contract_json_schema
 from infra.ingest import file_records, ingest
 from infra.reads import case_dicts, handovers, history, worklist
 from infra.settings import Settings
@@ -70,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("tick", parents=[common], help="apply the calendar's rules (R16)")
     p.add_argument("--on", type=_day, help="the day to tick for (default today)")
+
+    commands.add_parser("schema", help="the JSON Schema of the inbound messages")
 
     p = commands.add_parser(
         "erase", parents=[common], help="erase a member's CPR and birth date from the registry"
@@ -130,7 +133,12 @@ def _case_text(case: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings(**({"db_url": args.db} if args.db else {}))
+    if args.command == "schema":
+        _print(contract_json_schema(), True, "")
+        return 0
+    settings = Settings(
+        **({"db_url": getattr(args, "db", None)} if getattr(args, "db", None) else {})
+    )
     if args.command == "demo":
         from infra.demo import run_demo
 
