@@ -6,13 +6,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
 from infra.ingest import file_records, ingest
@@ -20,6 +21,14 @@ from infra.reads import case_dicts, handovers, history, worklist
 from infra.settings import Settings
 from infra.store import Store
 from infra.tick import tick
+
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "inbound": contract_json_schema,
+    "handover": lambda: outbound.schema(outbound.HandoverMessage),
+    "case": lambda: outbound.schema(outbound.CaseObject),
+    "worklist-item": lambda: outbound.schema(outbound.WorklistItem),
+    "history-item": lambda: outbound.schema(outbound.HistoryItem),
+}
 
 
 def _day(text: str) -> date:
@@ -72,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("tick", parents=[common], help="apply the calendar's rules (R16)")
     p.add_argument("--on", type=_day, help="the day to tick for (default today)")
 
-    commands.add_parser("schema", help="the JSON Schema of the inbound messages")
+    p = commands.add_parser("schema", help="the JSON Schema of a message of the contract")
+    p.add_argument("name", nargs="?", default="inbound", choices=sorted(SCHEMAS))
 
     p = commands.add_parser(
         "erase", parents=[common], help="erase a member's CPR and birth date from the registry"
@@ -134,7 +144,7 @@ def _case_text(case: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "schema":
-        _print(contract_json_schema(), True, "")
+        _print(SCHEMAS[args.name](), True, "")
         return 0
     settings = Settings(
         **({"db_url": getattr(args, "db", None)} if getattr(args, "db", None) else {})

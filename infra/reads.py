@@ -8,17 +8,25 @@ from uuid import UUID
 
 from domain.case import Case
 from domain.member import Member
+from domain.outbound import CaseObject, HandoverMessage, HistoryItem, WorklistItem, dump
 from domain.params import Settings
 from domain.view import case_view
 from infra.store import Store
 
-_HIDDEN = {"originator_id", "originator_version", "timestamp", "effective_on", "source"}
+_HIDDEN = {
+    "originator_id",
+    "originator_version",
+    "originator_topic",
+    "timestamp",
+    "effective_on",
+    "source",
+}
 
 
 def case_dicts(store: Store, cpr: str, day: date, settings: Settings) -> list[dict[str, Any]]:
     """Every case of the member that had opened by `day`, oldest first, as case objects."""
     return [
-        case_view(case.facts, day, settings).as_dict(str(case.id), cpr)
+        dump(CaseObject, case_view(case.facts, day, settings).as_dict(str(case.id), cpr))
         for case in store.cases_of(cpr)
         if case.facts.opened_on <= day
     ]
@@ -26,15 +34,18 @@ def case_dicts(store: Store, cpr: str, day: date, settings: Settings) -> list[di
 
 def _event_dict(case_id: UUID | None, event: Any) -> dict[str, Any]:
     data = {k: _plain(v) for k, v in event.__dict__.items() if k not in _HIDDEN}
-    return {
-        "case_id": str(case_id) if case_id else None,
-        "version": event.originator_version,
-        "type": type(event).__name__,
-        "recorded_at": event.timestamp.isoformat(),
-        "effective_on": event.effective_on.isoformat(),
-        "data": data,
-        "source": event.source,
-    }
+    return dump(
+        HistoryItem,
+        {
+            "case_id": str(case_id) if case_id else None,
+            "version": event.originator_version,
+            "type": type(event).__name__,
+            "recorded_at": event.timestamp.isoformat(),
+            "effective_on": event.effective_on.isoformat(),
+            "data": data,
+            "source": event.source,
+        },
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -92,14 +103,17 @@ def worklist(
             continue
         for task in view.tasks():
             rows.append(
-                {
-                    "case_id": str(case.id),
-                    "cpr": cprs.get(case.member_id),
-                    "task": task.task,
-                    "due_by": task.due_by.isoformat(),
-                    "overdue": task.overdue,
-                    "adviser": view.adviser,
-                }
+                dump(
+                    WorklistItem,
+                    {
+                        "case_id": str(case.id),
+                        "cpr": cprs.get(case.member_id),
+                        "task": task.task,
+                        "due_by": task.due_by.isoformat(),
+                        "overdue": task.overdue,
+                        "adviser": view.adviser,
+                    },
+                )
             )
     rows.sort(key=lambda r: (r["due_by"], r["case_id"], r["task"]))
     return rows
@@ -108,20 +122,23 @@ def worklist(
 def handover_message(event: Any, cpr: str | None) -> dict[str, Any]:
     """R12/R13: a HandedOver event as the contract's handover message."""
     content = event.content
-    return {
-        "message_id": event.message_id,
-        "type": event.type,
-        "replaces": event.replaces,
-        "case_id": str(event.originator_id),
-        "cpr": cpr,
-        "reason": content["reason"],
-        "effective_on": content["effective_on"],
-        "jobcenter_municipality_code": content["jobcenter_municipality_code"],
-        "started_on": content["started_on"],
-        "held": content["held"],
-        "jobcenter_must": content["jobcenter_must"],
-        "akasse_must": content["akasse_must"],
-    }
+    return dump(
+        HandoverMessage,
+        {
+            "message_id": event.message_id,
+            "type": event.type,
+            "replaces": event.replaces,
+            "case_id": str(event.originator_id),
+            "cpr": cpr,
+            "reason": content["reason"],
+            "effective_on": content["effective_on"],
+            "jobcenter_municipality_code": content["jobcenter_municipality_code"],
+            "started_on": content["started_on"],
+            "held": content["held"],
+            "jobcenter_must": content["jobcenter_must"],
+            "akasse_must": content["akasse_must"],
+        },
+    )
 
 
 def handovers(store: Store) -> list[dict[str, Any]]:

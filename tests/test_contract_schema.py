@@ -1,19 +1,23 @@
-"""The published JSON Schema of the inbound messages is the one the models generate."""
+"""The published JSON Schemas (docs/*.schema.json) are the ones the contract's models generate."""
 
 import json
 from pathlib import Path
 
+import pytest
+
 from domain.messages import MESSAGE_TYPES, contract_json_schema
+from infra.cli import SCHEMAS
 
-SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "inbound-messages.schema.json"
-
-
-def test_docs_schema_is_generated_from_the_models() -> None:
-    # Regenerate with: ledighed schema > docs/inbound-messages.schema.json
-    assert json.loads(SCHEMA_FILE.read_text()) == contract_json_schema()
+DOCS = Path(__file__).parent.parent / "docs"
 
 
-def test_schema_names_every_contract_type() -> None:
+@pytest.mark.parametrize("name", ["inbound", "handover", "case"])
+def test_docs_schema_is_generated_from_the_models(name: str) -> None:
+    # Regenerate with: ledighed schema NAME > docs/NAME.schema.json
+    assert json.loads((DOCS / f"{name}.schema.json").read_text()) == SCHEMAS[name]()
+
+
+def test_inbound_schema_names_every_contract_type() -> None:
     schema = contract_json_schema()
     types = {
         definition["properties"]["type"]["const"]
