@@ -1,0 +1,110 @@
+"""Helpers for the scenario tests: run the real command line and make its JSON comparable.
+
+`Ledighed` drives `infra.cli.main([...])` against one store and parses what it printed;
+`Stable` replaces what differs from run to run (random case and member ids, the
+`recorded_at` timestamps) by placeholders, so a whole output can be compared with the
+expected JSON written out in the test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.cli import main
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class Stable:
+    """Replaces ids and timestamps by placeholders that are stable within one scenario.
+
+    Each distinct UUID becomes `<id:N>`, numbered in the order first seen over every
+    output of the scenario, so the same case has the same placeholder in `case`,
+    `history`, `worklist` and `handovers` (and a handover's message id becomes
+    `<id:N>:handover:1`). Use `name()` to give an id a readable placeholder first.
+    Every `recorded_at` must be a timezone-aware ISO timestamp and becomes `<recorded_at>`.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self._unnamed = 0
+
+    def name(self, uuid: str, placeholder: str) -> None:
+        assert _UUID.fullmatch(uuid), uuid
+        assert self.names.get(uuid, placeholder) == placeholder, (uuid, self.names[uuid])
+        self.names[uuid] = placeholder
+
+    def _placeholder(self, match: re.Match[str]) -> str:
+        uuid = match.group(0)
+        if uuid not in self.names:
+            self._unnamed += 1
+            self.names[uuid] = f"<id:{self._unnamed}>"
+        return self.names[uuid]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            result = {}
+            for key, item in value.items():
+                if key == "recorded_at":
+                    stamp = datetime.fromisoformat(item)
+                    assert stamp.tzinfo is not None, f"recorded_at {item!r} has no time zone"
+                    result[key] = "<recorded_at>"
+                else:
+                    result[key] = self(item)
+            return result
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if isinstance(value, str):
+            return _UUID.sub(self._placeholder, value)
+        return value
+
+
+class Ledighed:
+    """The `ledighed` command line over one store, as a test calls it."""
+
+    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        self.db_url = db_url
+        self.capsys = capsys
+        self.stable = Stable()
+
+    def raw(self, *args: str) -> tuple[int, str, str]:
+        """Run `ledighed ARGS --db URL`; its exit code, stdout and stderr."""
+        self.capsys.readouterr()
+        code = main([*args, "--db", self.db_url])
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def json(self, *args: str) -> Any:
+        """Run `ledighed ARGS --json`; exit 0 and one JSON document on stdout, parsed as is."""
+        code, out, err = self.raw(*args, "--json")
+        assert code == 0, f"ledighed {' '.join(args)} exited {code}: {err}"
+        return json.loads(out)
+
+    def __call__(self, *args: str) -> Any:
+        """Run `ledighed ARGS --json`, with ids and timestamps replaced by placeholders."""
+        return self.stable(self.json(*args))
+
+    def name_cases(self, cpr: str, *placeholders: str) -> None:
+        """Give the member's cases (oldest first, as `case --all` lists them) these placeholders."""
+        cases = self.json("case", cpr, "--all", "--as-of", "2099-12-31")
+        assert len(cases) == len(placeholders), cases
+        for case, placeholder in zip(cases, placeholders, strict=True):
+            self.stable.name(case["case_id"], placeholder)
+
+    def ingest(self, name: str, *options: str) -> Any:
+        """Ingest `tests/scenarios/NAME` (or any path) and return its report."""
+        path = Path(name) if Path(name).is_absolute() else SCENARIOS / name
+        return self("ingest", str(path), *options)
+
+
+def scenario_lines(name: str) -> list[str]:
+    """The lines of a scenario file, as in the file (line n is element n - 1)."""
+    return (SCENARIOS / name).read_text(encoding="utf-8").splitlines()
