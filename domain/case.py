@@ -211,15 +211,10 @@ class Case(Aggregate):
 
     def book_meeting(self, kind: str, on: date, source: Source) -> None:
         """R7: a booking lies on or after S, while the case is in the trial."""
-        self._check_started("a meeting cannot be booked")
+        self._check_started("R7: a meeting cannot be booked", on, "on")
         assert self.registration is not None
         if not self.registration.in_trial:
             raise Rejected("R7: a meeting can only be booked while the case is in the trial")
-        if on < self.registration.registered_on:
-            raise Rejected(
-                f"R7: booking on {on} lies before the case started on {self.facts.start}",
-                "on",
-            )
         if self.exit is not None and on > self.exit.on:
             raise Rejected(
                 f"R7: booking on {on} lies after the case left the trial on {self.exit.on}", "on"
@@ -232,13 +227,7 @@ class Case(Aggregate):
 
     def hold_meeting(self, kind: str, held_on: date, source: Source) -> None:
         """R4/R5: a meeting held, in or out of its window; a mandatory one is held once."""
-        self._check_started("a meeting cannot be held")
-        assert self.registration is not None
-        if held_on < self.registration.registered_on:
-            raise Rejected(
-                f"meeting held on {held_on}, before the case started on {self.facts.start}",
-                "held_on",
-            )
+        self._check_started("a meeting cannot be held", held_on, "held_on")
         if kind != "extra_job":
             earlier = self.facts.held(kind)  # type: ignore[arg-type]
             if earlier is not None:
@@ -251,7 +240,7 @@ class Case(Aggregate):
 
     def agree_extra_meetings(self, agreed_on: date, source: Source) -> None:
         """R5: a more intensive course with a job conversation every 14 days."""
-        self._check_started("extra meetings cannot be agreed")
+        self._check_started("R5: extra meetings cannot be agreed", agreed_on, "agreed_on")
         self._extra_meetings_agreed(agreed_on, source)
 
     @event("ExtraMeetingsAgreed")
@@ -273,7 +262,7 @@ class Case(Aggregate):
         source: Source,
     ) -> None:
         """R14: decided now, from the bookings known now, and stored with the request."""
-        self._check_started("a holiday cannot be requested")
+        self._check_started("R14: a holiday cannot be requested", requested_on, "requested_on")
         if any(r.request_id == request_id for r in self.facts.holiday_requests):
             raise Rejected(
                 f"R14: holiday request {request_id!r} was already received", "request_id"
@@ -338,7 +327,7 @@ class Case(Aggregate):
 
     def report_sickness(self, sick_from: date, reported_on: date, source: Source) -> None:
         """R15: recorded; a late report and sick days on bookings show on the worklist."""
-        self._check_started("sickness cannot be reported to a trial case")
+        self._check_started("R15: sickness cannot be reported", reported_on, "reported_on")
         self._sickness_reported(
             sick_from, reported_on, reported_on > sick_from, reported_on, source
         )
@@ -358,7 +347,9 @@ class Case(Aggregate):
         self, requested_on: date, reason: str, starts_on: date, documented: bool, source: Source
     ) -> None:
         """R18: decided now and stored with the request."""
-        self._check_started("less intensive effort cannot be requested")
+        self._check_started(
+            "R18: less intensive effort cannot be requested", requested_on, "requested_on"
+        )
         status, refusal = decide_less_intensive(requested_on, starts_on, documented)
         self._less_intensive_requested(
             requested_on,
@@ -412,9 +403,12 @@ class Case(Aggregate):
     def _programme_ended(self, effective_on: date, source: Source) -> None:
         self.facts = self.facts.add("programme_ended", Dated(effective_on))
 
-    def _check_started(self, what: str) -> None:
+    def _check_started(self, what: str, day: date, field: str) -> None:
+        """The case has started (S is known) and `day` is not before S."""
         if self.registration is None:
             raise Rejected(f"{what}: the member's case is in its notice period and has not started")
+        if day < self.registration.registered_on:
+            raise Rejected(f"{what} on {day}, before the case started on {self.facts.start}", field)
 
     # --- decisions: exit (R3, R8 to R11, R16, R17) and handover (R12, R13) --------------------
 

@@ -16,6 +16,17 @@ from domain.member import Member
 from domain.params import DEFAULT_SETTINGS, PROGRAMME_END, Settings
 from domain.rules.enrolment import notice_signup_refusal
 
+# The facts an exit or a handover is decided from (R3, R8 to R13, R16, R17); other messages
+# (bookings, holidays, sickness, profile, advisers, R19 contacts) cannot change either.
+DECISION_INPUTS = (
+    m.HoursPaid,
+    m.Moved,
+    m.AkasseChanged,
+    m.Deregistered,
+    m.MeetingHeld,
+    m.OptedOut,
+)
+
 
 class Book(Protocol):
     """What the service needs of a store within one unit of work (a batch)."""
@@ -59,7 +70,8 @@ class CaseService:
                 member.keep(_without_cpr(message), message.effective_on, source)
                 return
             _apply(case, message, source)
-            case.settle(self.settings, source)
+            if isinstance(message, DECISION_INPUTS):
+                case.settle(self.settings, source)
 
     def end_programme(self, case: Case, on: date, source: Source) -> bool:
         """R16: on or after 2023-12-31, a case still in the trial exits with programme_ended."""
@@ -93,8 +105,11 @@ class CaseService:
             case = self.book.case(case_id)
             opened = case.facts.opened_on
             if isinstance(message, m.HoursPaid):
-                opened = first_of_month(opened)
-            if opened <= day:
+                if first_of_month(opened) <= day:
+                    # R8: hours paid before S is known wait in the member's record and are
+                    # checked against the insurance when the case registers.
+                    return case if case.registration is not None else None
+            elif opened <= day:
                 return case
         return None
 

@@ -94,7 +94,7 @@ def _apply_batch(
             continue
         member_id = uow.member_id(message.cpr)
         assert member_id is not None
-        uow.accept(message.message_id, member_id, source)
+        uow.accept(message.message_id, member_id)
         report.accepted += 1
     report.events += uow.commit()
 

@@ -269,12 +269,12 @@ class UnitOfWork:
     def is_duplicate(self, message_id: str) -> bool:
         return message_id in self._previously_accepted or message_id in self._accepted
 
-    def accept(self, message_id: str, member_id: UUID, source: dict[str, Any]) -> None:
+    def accept(self, message_id: str, member_id: UUID) -> None:
+        """The message was applied; its source is on each of its events."""
         self._accepted[message_id] = {
             "message_id": message_id,
             "member_id": str(member_id),
             "recorded_at": _now(),
-            "source": source,
         }
 
     def reject(

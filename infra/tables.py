@@ -35,7 +35,6 @@ processed_messages = Table(
     Column("message_id", String(128), primary_key=True),
     Column("member_id", String(36), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("source", JSON, nullable=False),
 )
 
 # Rejected input, kept whole with the reason; the same id may come again, corrected.
