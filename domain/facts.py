@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from functools import cache
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from domain.params import Insurance
 
@@ -258,3 +260,60 @@ _FACT_TUPLES = [
     for name, f in CaseFacts.__dataclass_fields__.items()
     if name not in ("notice", "registration")
 ]
+
+
+# --- JSON: the facts as a read model stores them --------------------------------------------
+
+
+def facts_to_json(facts: CaseFacts) -> dict[str, Any]:
+    """The facts as JSON-ready data: dates as ISO strings, hours as decimal strings."""
+    data = _encode(facts)
+    assert isinstance(data, dict)
+    return data
+
+
+def facts_from_json(data: dict[str, Any]) -> CaseFacts:
+    """The facts back from `facts_to_json`, each fact rebuilt by its field's type."""
+    facts = _decode(CaseFacts, data)
+    assert isinstance(facts, CaseFacts)
+    return facts
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, str | int):  # bool is an int
+        return value
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    fact: type = type(value)
+    return {name: _encode(getattr(value, name)) for name in _names(fact)}
+
+
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _decode(kind: Any, value: Any) -> Any:
+    origin = get_origin(kind)
+    if origin is Union or origin is UnionType:  # X | None
+        (inner,) = (arg for arg in get_args(kind) if arg is not type(None))
+        return None if value is None else _decode(inner, value)
+    if origin is tuple:  # tuple[X, ...]
+        return tuple(_decode(get_args(kind)[0], item) for item in value)
+    if isinstance(kind, type) and is_dataclass(kind):
+        hints = _hints(kind)
+        return kind(**{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind)})
+    if kind is date:
+        return date.fromisoformat(value)
+    if kind is Decimal:
+        return Decimal(value)
+    return value  # str, int, bool, a Literal

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
+from infra import projections
 from infra.ingest import file_records, ingest
 from infra.reads import case_dicts, handovers, history, worklist
 from infra.settings import Settings
@@ -78,8 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("handovers", parents=[common, reads], help="the handover feed")
 
+    p = commands.add_parser(
+        "run", parents=[common], help="the service: consumers, projections, publisher, tick"
+    )
+    p.add_argument("--kafka", help="HOST:PORT of the cluster (default $LEDIGHED_KAFKA_BOOTSTRAP)")
+
     p = commands.add_parser("tick", parents=[common], help="apply the calendar's rules (R16)")
     p.add_argument("--on", type=_day, help="the day to tick for (default today)")
+
+    p = commands.add_parser("projections", help="the read models built from the event log")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser(
+        "rebuild", parents=[common], help="drop a read model and rebuild it from the log"
+    )
+    p.add_argument("name", nargs="?", choices=projections.NAMES, help="default: all of them")
+    actions.add_parser("status", parents=[common], help="each read model's position in the log")
 
     p = commands.add_parser("schema", help="the JSON Schema of a message of the contract")
     p.add_argument("name", nargs="?", default="inbound", choices=sorted(SCHEMAS))
@@ -149,6 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(
         **({"db_url": getattr(args, "db", None)} if getattr(args, "db", None) else {})
     )
+    if args.command == "run":
+        from infra.run import run_service
+
+        if args.kafka:
+            settings = settings.model_copy(update={"kafka_bootstrap": args.kafka})
+        return run_service(settings)
     if args.command == "demo":
         from infra.demo import run_demo
 
@@ -173,6 +193,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
             records = file_records(stream, "stdin" if args.file == "-" else Path(args.file).name)
             report = ingest(store, rules, records, args.batch_size or settings.batch_size, progress)
             progress.close()
+        projections.catch_up(store)
         summary = (
             f"{report.accepted} accepted, {report.duplicates} duplicates, "
             f"{len(report.rejected)} rejected"
@@ -217,12 +238,22 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         return 0
     if args.command == "tick":
         report = tick(store, args.on or date.today(), rules)
+        projections.catch_up(store)
         _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")
         return 0
     if args.command == "erase":
         erased = store.erase_member(args.cpr)
         _print({"erased": erased}, args.json, "erased" if erased else f"no member {args.cpr}")
         return 0 if erased else 1
+    if args.command == "projections" and args.action == "rebuild":
+        applied = projections.rebuild(store, [args.name] if args.name else None, quiet=args.json)
+        text = ", ".join(f"{name}: {count} events" for name, count in applied.items())
+        _print(applied, args.json, f"rebuilt {text}")
+        return 0
+    if args.command == "projections":
+        rows = projections.status(store)
+        _print(rows, args.json, _table(rows, ["name", "position", "head"]))
+        return 0
     raise AssertionError(args.command)
 
 

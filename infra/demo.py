@@ -59,7 +59,7 @@ def _summary(store: Store, report: object, seconds: float, rules: object, db_url
     views = [case_view(case.facts, day, rules) for case in cases]  # type: ignore[arg-type]
     statuses = Counter(v.status for v in views)
     exits = Counter(v.exit.reason for v in views if v.exit is not None)
-    tasks = worklist(store, day, rules, cases=cases)  # type: ignore[arg-type]
+    tasks = worklist(store, day, rules)  # type: ignore[arg-type]
     overdue = Counter(_task_kind(t["task"]) for t in tasks if t["overdue"])
     feed = handovers(store)
     feed_types = Counter(h["type"] for h in feed)

@@ -1,4 +1,5 @@
-"""The contract's reads: case, history, worklist and handover feed, from the stored events."""
+"""The contract's reads: case and history from the stored events, worklist and handover feed
+from their read models."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from domain.member import Member
 from domain.outbound import CaseObject, HandoverMessage, HistoryItem, WorklistItem, dump
 from domain.params import Settings
 from domain.view import case_view
+from infra.projections import catch_up
 from infra.store import Store
+from projections.handovers import feed, handover_payload
+from projections.worklist import worklist_rows
 
 _HIDDEN = {
     "originator_id",
@@ -88,26 +92,22 @@ def all_cases(store: Store) -> list[Case]:
 
 
 def worklist(
-    store: Store,
-    day: date,
-    settings: Settings,
-    adviser: str | None = None,
-    cases: list[Case] | None = None,
+    store: Store, day: date, settings: Settings, adviser: str | None = None
 ) -> list[dict[str, Any]]:
-    """Open tasks on `day`, oldest due first."""
+    """Open tasks on `day`, oldest due first, from the worklist's read model (caught up first)."""
+    catch_up(store, ["worklist"])
     cprs = store.cprs()
+    with store.engine.connect() as conn:
+        candidates = worklist_rows(conn, day, settings, adviser)
     rows = []
-    for case in all_cases(store) if cases is None else cases:
-        view = case_view(case.facts, day, settings)
-        if adviser is not None and view.adviser != adviser:
-            continue
+    for case_id, member_id, view in candidates:
         for task in view.tasks():
             rows.append(
                 dump(
                     WorklistItem,
                     {
-                        "case_id": str(case.id),
-                        "cpr": cprs.get(case.member_id),
+                        "case_id": case_id,
+                        "cpr": cprs.get(UUID(member_id)),
                         "task": task.task,
                         "due_by": task.due_by.isoformat(),
                         "overdue": task.overdue,
@@ -121,14 +121,18 @@ def worklist(
 
 def handover_message(event: Any, cpr: str | None) -> dict[str, Any]:
     """R12/R13: a HandedOver event as the contract's handover message."""
-    content = event.content
+    return feed_message(str(event.originator_id), handover_payload(event), cpr)
+
+
+def feed_message(case_id: str, content: dict[str, Any], cpr: str | None) -> dict[str, Any]:
+    """R12/R13: a handover feed row's payload as the contract's handover message."""
     return dump(
         HandoverMessage,
         {
-            "message_id": event.message_id,
-            "type": event.type,
-            "replaces": event.replaces,
-            "case_id": str(event.originator_id),
+            "message_id": content["message_id"],
+            "type": content["type"],
+            "replaces": content["replaces"],
+            "case_id": case_id,
             "cpr": cpr,
             "reason": content["reason"],
             "effective_on": content["effective_on"],
@@ -142,9 +146,9 @@ def handover_message(event: Any, cpr: str | None) -> dict[str, Any]:
 
 
 def handovers(store: Store) -> list[dict[str, Any]]:
-    """The handover feed as published, oldest first."""
+    """The handover feed as published, oldest first, from its read model (caught up first)."""
+    catch_up(store, ["handovers"])
     cprs = store.cprs()
-    return [
-        handover_message(event, cprs.get(event.member_id))
-        for _, event in store.notifications(Case.HandedOver)  # type: ignore[attr-defined]
-    ]
+    with store.engine.connect() as conn:
+        rows = feed(conn)
+    return [feed_message(row.case_id, row.payload, cprs.get(UUID(row.member_id))) for row in rows]

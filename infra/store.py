@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -12,11 +12,12 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select, tuple_
 
 from domain.case import Case
 from domain.member import Member
 from infra import tables
+from projections import tables as projection_tables
 
 
 class DateAsISO(Transcoding):
@@ -66,6 +67,7 @@ class Store:
         assert engine is not None
         self.engine: Engine = engine
         tables.metadata.create_all(self.engine)
+        projection_tables.metadata.create_all(self.engine)
         # Aggregates as the last committed batch left them, so that a long ingest loads each
         # case once. A stale entry (another writer saved the case meanwhile) makes the save
         # fail on the event store's unique version; the batch is then retried without it.
@@ -109,11 +111,13 @@ class Store:
                 found.update({cpr: UUID(member_id) for cpr, member_id in rows})
         return found
 
-    def cprs(self) -> dict[UUID, str | None]:
-        """Every member's CPR by member id (None once erased)."""
+    def cprs(self, member_ids: Iterable[UUID] | None = None) -> dict[UUID, str | None]:
+        """The CPR by member id (None once erased): of these members, or of every member."""
+        query = select(tables.members.c.member_id, tables.members.c.cpr)
+        if member_ids is not None:
+            query = query.where(tables.members.c.member_id.in_({str(m) for m in member_ids}))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(tables.members.c.member_id, tables.members.c.cpr))
-            return {UUID(member_id): cpr for member_id, cpr in rows}
+            return {UUID(member_id): cpr for member_id, cpr in conn.execute(query)}
 
     def processed(self, message_ids: Iterable[str]) -> set[str]:
         """Which of these message ids were accepted before."""
@@ -153,6 +157,18 @@ class Store:
                 return
             position = page[-1].id + 1
 
+    def read_page(self, after: int, limit: int, topics: Sequence[str]) -> list[tuple[int, Any]]:
+        """Up to `limit` stored events after notification `after` with these topics (all if
+        none), each with its notification id: a page for the projections."""
+        page = self.app.recorder.select_notifications(
+            after, limit, topics=topics, inclusive_of_start=False
+        )
+        return [(n.id, self.app.mapper.to_domain_event(n)) for n in page]
+
+    def log_head(self) -> int:
+        """The id of the last notification in the log (0: none yet)."""
+        return self.app.recorder.max_notification_id() or 0
+
     def replay(self, cls: type[Aggregate]) -> list[Aggregate]:
         """Every aggregate of a class, rebuilt in one pass over the log (for reads of all
         cases; one case alone is read by its own events)."""
@@ -182,6 +198,20 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(tables.dead_letters).order_by(tables.dead_letters.c.id))
             return [dict(row._mapping) for row in rows]
+
+    def stored_offsets(
+        self, group: str, partitions: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        """The next offset to apply per (topic, partition), as the last saved batch left it."""
+        wanted = set(partitions)
+        offsets = tables.source_offsets
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(offsets.c.topic, offsets.c.partition, offsets.c.next_offset).where(
+                    offsets.c.consumer_group == group
+                )
+            )
+            return {(t, p): n for t, p, n in rows if (t, p) in wanted}
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
@@ -284,9 +314,14 @@ class UnitOfWork:
         field: str | None,
         message_id: str | None,
         source: dict[str, Any],
+        value: bytes | None = None,
     ) -> None:
+        """Keep a rejected message whole; one from Kafka also goes to `<topic>.dlq`."""
+        from_kafka = source.get("partition") is not None
         self._dead_letters.append(
             {
+                "value": value,
+                "dlq_topic": f"{source['topic']}.dlq" if from_kafka else None,
                 "message_id": message_id,
                 "raw": raw,
                 "error": error,
@@ -296,8 +331,9 @@ class UnitOfWork:
             }
         )
 
-    def commit(self) -> int:
-        """Save the batch in one transaction; returns the number of events stored."""
+    def commit(self, offsets: Mapping[tuple[str, int], int] | None = None, group: str = "") -> int:
+        """Save the batch in one transaction, with the consumer group's next offset per
+        partition when it came from Kafka; returns the number of events stored."""
         aggregates = [a for a in self._loaded.values() if a.pending_events]
         events = sum(len(a.pending_events) for a in aggregates)
         with self.store.datastore.transaction(commit=True) as session:
@@ -307,10 +343,29 @@ class UnitOfWork:
                 session.execute(insert(tables.processed_messages), list(self._accepted.values()))
             if self._dead_letters:
                 session.execute(insert(tables.dead_letters), self._dead_letters)
+            if offsets:
+                _save_offsets(session, group, offsets)
             if aggregates:
                 self.store.app.save(*aggregates, session=session)
         self.store.remember(self._loaded.values())
         return events
+
+
+def _save_offsets(session: Any, group: str, offsets: Mapping[tuple[str, int], int]) -> None:
+    table = tables.source_offsets
+    session.execute(
+        delete(table).where(
+            table.c.consumer_group == group,
+            tuple_(table.c.topic, table.c.partition).in_(list(offsets)),
+        )
+    )
+    session.execute(
+        insert(table),
+        [
+            {"consumer_group": group, "topic": t, "partition": p, "next_offset": n}
+            for (t, p), n in offsets.items()
+        ],
+    )
 
 
 def _now() -> datetime:

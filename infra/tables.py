@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -50,4 +51,19 @@ dead_letters = Table(
     Column("error_field", String(128), nullable=True),
     Column("source", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # A Kafka record's value as it came, for `<topic>.dlq`; null for a file's line.
+    Column("value", LargeBinary, nullable=True),
+    Column("dlq_topic", String(255), nullable=True),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+)
+
+# Per consumer group and partition, the next offset to apply: saved in the transaction
+# of the batch it follows, so the store, not Kafka, says where to resume.
+source_offsets = Table(
+    "ledighed_source_offsets",
+    metadata,
+    Column("consumer_group", String(255), primary_key=True),
+    Column("topic", String(255), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
 )

@@ -1,0 +1,69 @@
+"""The store's read models: catch them up with the log, rebuild them, report where they are."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tqdm import tqdm
+
+from infra.store import Store
+from projections import runner
+from projections.handovers import HandoverFeed
+from projections.runner import Projection
+from projections.worklist import Worklist
+
+NAMES = ("worklist", "handovers")
+
+
+def projections(store: Store) -> dict[str, Projection]:
+    """Every read model of the store, by name."""
+    return {"worklist": Worklist(store.case), "handovers": HandoverFeed()}
+
+
+def _chosen(store: Store, names: Iterable[str] | None) -> list[Projection]:
+    every = projections(store)
+    return [every[name] for name in (NAMES if names is None else names)]
+
+
+def catch_up(
+    store: Store,
+    names: Iterable[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Apply what the log has beyond each read model's position; events applied by name."""
+    return {
+        p.name: runner.catch_up(store.engine, store.read_page, p, progress=progress)
+        for p in _chosen(store, names)
+    }
+
+
+def rebuild(
+    store: Store, names: Iterable[str] | None = None, quiet: bool = False
+) -> dict[str, int]:
+    """Drop each read model and build it again from the log, with a progress bar on stderr."""
+    applied = {}
+    for projection in _chosen(store, names):
+        head = store.log_head()
+        with tqdm(
+            total=head, desc=projection.name, unit=" events", file=sys.stderr, disable=quiet
+        ) as bar:
+
+            def advance(position: int, bar: Any = bar) -> None:
+                bar.update(max(0, position - bar.n))
+
+            applied[projection.name] = runner.rebuild(
+                store.engine, store.read_page, projection, progress=advance
+            )
+            advance(head)  # the log's tail may hold none of this model's events
+    return applied
+
+
+def status(store: Store) -> list[dict[str, Any]]:
+    """Each read model's position beside the log's head."""
+    head = store.log_head()
+    with store.engine.connect() as conn:
+        return [
+            {"name": name, "position": runner.position(conn, name), "head": head} for name in NAMES
+        ]
