@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from consumers.records import InboundRecord
 from domain.errors import Rejected
 from domain.messages import InvalidMessage, parse_message
 from domain.params import Settings
 from domain.service import CaseService
 from infra.store import Store
-
-
-@dataclass(frozen=True)
-class InboundRecord:
-    """One message as it arrived, and where from (file and line, or topic, partition, offset)."""
-
-    raw: str
-    topic: str
-    partition: int | None
-    offset: int | None
-    line: int | None = None
 
 
 @dataclass
@@ -48,7 +38,12 @@ def _source(record: InboundRecord, message_id: str | None) -> dict[str, Any]:
 
 
 def apply_batch(
-    store: Store, settings: Settings, records: Sequence[InboundRecord], report: Report
+    store: Store,
+    settings: Settings,
+    records: Sequence[InboundRecord],
+    report: Report,
+    offsets: Mapping[tuple[str, int], int] | None = None,
+    group: str = "",
 ) -> None:
     """Apply the records in order, as if one at a time, and save them in one transaction.
 
@@ -56,14 +51,19 @@ def apply_batch(
     the batch can be applied again from the stored state.
     """
     try:
-        _apply_batch(store, settings, records, report)
+        _apply_batch(store, settings, records, report, offsets, group)
     except BaseException:
         store.forget()
         raise
 
 
 def _apply_batch(
-    store: Store, settings: Settings, records: Sequence[InboundRecord], report: Report
+    store: Store,
+    settings: Settings,
+    records: Sequence[InboundRecord],
+    report: Report,
+    offsets: Mapping[tuple[str, int], int] | None,
+    group: str,
 ) -> None:
     uow = store.unit_of_work()
     service = CaseService(uow, settings)
@@ -96,7 +96,7 @@ def _apply_batch(
         assert member_id is not None
         uow.accept(message.message_id, member_id)
         report.accepted += 1
-    report.events += uow.commit()
+    report.events += uow.commit(offsets, group)
 
 
 def _reject(
@@ -107,7 +107,7 @@ def _reject(
     field: str | None,
     message_id: str | None,
 ) -> None:
-    uow.reject(record.raw, reason, field, message_id, _source(record, message_id))
+    uow.reject(record.raw, reason, field, message_id, _source(record, message_id), record.value)
     report.rejected.append(
         {"line": record.line, "message_id": message_id, "error": reason, "error_field": field}
     )

@@ -21,9 +21,27 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = None
     kafka_group: str = "ledighed"
     kafka_max_poll_interval_ms: int = 300_000
+    kafka_session_timeout_ms: int = 45_000
+    # The inbound topics (CONTRACT.md); a consumer accepts any message type on any of them.
+    topic_members: str = "akasse.members"
+    topic_payments: str = "payments.hours"
+    topic_addresses: str = "cpr.addresses"
+    topic_jobnet: str = "jobnet.events"
+    topic_adviser: str = "adviser.actions"
+    topic_handovers: str = "jobcenter.handovers"
     # R8: payment months ("YYYY-MM") whose hours do not count, e.g. "2020-03,2020-04".
     frozen_months: str = ""
     batch_size: int = 2000
+
+    @property
+    def inbound_topics(self) -> list[str]:
+        return [
+            self.topic_members,
+            self.topic_payments,
+            self.topic_addresses,
+            self.topic_jobnet,
+            self.topic_adviser,
+        ]
 
     @field_validator("frozen_months")
     @classmethod

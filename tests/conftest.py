@@ -74,3 +74,29 @@ def fresh_postgres_url() -> Iterator[str]:
         yield _database_url(admin, name)
     finally:
         _drop_database(admin, name)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[object]:
+    """One local Tansu broker (infra.broker.LocalBroker) for the whole test session."""
+    from infra.broker import BrokerError, LocalBroker
+
+    broker = LocalBroker()
+    try:
+        broker.start()
+    except BrokerError as error:
+        if os.environ.get("LEDIGHED_SKIP_KAFKA") == "1":
+            pytest.skip(f"LEDIGHED_SKIP_KAFKA=1 and the local broker did not start: {error}")
+        pytest.fail(f"the local broker did not start: {error}", pytrace=False)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def kafka_settings(kafka_broker):
+    """Settings for the session's broker with topics and a group of this test's own (created)."""
+    from tests.kafka_helpers import settings_with_topics
+
+    return settings_with_topics(kafka_broker.bootstrap)

@@ -22,7 +22,8 @@ def test_bench_runs_on_a_tiny_year(capsys):
     for path, count in (("batched", 5), ("one save() per message", 5), ("raw floor", 3)):
         figures = rows[path][-count:]
         assert len(figures) == count, (path, figures)
-        assert all(n > 0 for n in figures), (path, figures)
+        # seconds print with two decimals and can round to 0.00 on a tiny year
+        assert all(n >= 0 for n in figures) and figures[-1] > 0, (path, figures)
     assert rows["one save() per message"][-5] == 50  # the sample's messages
 
     reads = re.findall(r"median (\d+\.\d+) ms\s+p95 (\d+\.\d+) ms", out)

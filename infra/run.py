@@ -1,0 +1,42 @@
+"""Starting the service: the cluster named in the settings, or a local broker started here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from infra import logs
+from infra.broker import LocalBroker, default_topics, ensure_topics
+from infra.service import Service
+from infra.settings import Settings
+
+log = logging.getLogger("ledighed.service")
+
+
+def run_service(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; then finish the batch in hand and return 0."""
+    logs.configure()
+    broker: LocalBroker | None = None
+    bootstrap = settings.kafka_bootstrap
+    if not bootstrap:
+        if "kafka_max_poll_interval_ms" not in settings.model_fields_set:
+            # The local broker needs a short interval for a group to finish joining.
+            settings = settings.model_copy(
+                update={"kafka_max_poll_interval_ms": 10_000, "kafka_session_timeout_ms": 10_000}
+            )
+        broker = LocalBroker().start()
+        bootstrap = broker.bootstrap
+        ensure_topics(bootstrap, default_topics(settings))
+        print(
+            f"no Kafka given (--kafka or LEDIGHED_KAFKA_BOOTSTRAP): started a local broker "
+            f"on {bootstrap} (pid {broker.pid}); produce to it there",
+            file=sys.stderr,
+        )
+    try:
+        service = Service(settings, bootstrap)
+        service.install_signal_handlers()
+        service.run()
+    finally:
+        if broker is not None:
+            broker.stop()
+    return 0

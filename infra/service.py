@@ -1,0 +1,181 @@
+"""`ledighed run`: consumers, projections, the publisher and the daily tick in one process."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from kafka import KafkaConsumer
+
+from consumers.inbound import InboundConsumer
+from consumers.records import InboundRecord
+from infra import projections
+from infra.ingest import Report, apply_batch
+from infra.publisher import Publisher, make_producer
+from infra.reads import feed_message
+from infra.settings import Settings
+from infra.store import Store
+from infra.tick import tick
+from projections import handovers as handover_feed
+
+log = logging.getLogger("ledighed.service")
+
+
+@dataclass
+class StoreSink:
+    """The consumer's sink: `ingest`'s batch path, with the partitions' next offsets."""
+
+    store: Store
+    settings: Settings
+    totals: Report = field(default_factory=Report)
+
+    def apply(self, records: Sequence[InboundRecord], offsets: dict[tuple[str, int], int]) -> None:
+        report = Report()  # a failed attempt counts nothing
+        apply_batch(
+            self.store,
+            self.settings.rule_settings(),
+            records,
+            report,
+            offsets,
+            self.settings.kafka_group,
+        )
+        self.totals.accepted += report.accepted
+        self.totals.duplicates += report.duplicates
+        self.totals.events += report.events
+        self.totals.rejected.extend(report.rejected)
+
+    def positions(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return self.store.stored_offsets(self.settings.kafka_group, partitions)
+
+
+def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaConsumer:
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "group_id": settings.kafka_group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_interval_ms": settings.kafka_max_poll_interval_ms,
+        "session_timeout_ms": min(
+            settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms
+        ),
+        "heartbeat_interval_ms": max(
+            100,
+            min(
+                3000,
+                min(settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms) // 3,
+            ),
+        ),
+        "client_id": "ledighed-consumer",
+    }
+    config.update(overrides)
+    return KafkaConsumer(**config)
+
+
+class Service:
+    """The running service; `run()` returns when `stop()` was called (SIGTERM/SIGINT)."""
+
+    def __init__(self, settings: Settings, bootstrap: str, report_every_s: float = 5.0) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.report_every_s = report_every_s
+        self.stopping = threading.Event()
+        self.store = Store(settings.db_url)
+        self.sink = StoreSink(self.store, settings)
+        self.consumer = InboundConsumer(
+            make_consumer(settings, bootstrap),
+            self.sink,
+            settings.inbound_topics,
+            settings.batch_size,
+            should_stop=self.stopping.is_set,
+        )
+        self.publisher = Publisher(
+            self.store,
+            make_producer(bootstrap),
+            settings.topic_handovers,
+            unpublished_handovers=self.unpublished_handovers,
+            mark_handovers=self.mark_handovers,
+        )
+        self.last_tick: date | None = None
+
+    def stop(self, *_: Any) -> None:
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self) -> None:
+        log.info("service started", extra={"kafka": self.bootstrap, "db": self.store.url})
+        last_report = time.monotonic()
+        applied_at_report = 0
+        try:
+            while not self.stopping.is_set():
+                self.consumer.poll_once(timeout_ms=500)
+                self.catch_up()
+                self.publisher.publish()
+                self.daily_tick()
+                now = time.monotonic()
+                if now - last_report >= self.report_every_s:
+                    rate = (self.consumer.applied - applied_at_report) / (now - last_report)
+                    self.report(rate)
+                    last_report, applied_at_report = now, self.consumer.applied
+        finally:
+            self.close()
+        log.info("service stopped", extra={"applied": self.consumer.applied})
+
+    def catch_up(self) -> None:
+        """Projections follow the log (the handover projection fills the outbox)."""
+        projections.catch_up(self.store)
+
+    def unpublished_handovers(self, limit: int) -> list[dict[str, Any]]:
+        """The outbox: feed messages not yet acknowledged by the broker, in feed order."""
+        with self.store.engine.connect() as conn:
+            rows = handover_feed.unpublished(conn, limit)
+        cprs = self.store.cprs(UUID(row.member_id) for row in rows)
+        return [feed_message(r.case_id, r.payload, cprs.get(UUID(r.member_id))) for r in rows]
+
+    def mark_handovers(self, message_ids: Sequence[str]) -> None:
+        with self.store.engine.begin() as conn:
+            handover_feed.mark_published(conn, message_ids)
+
+    def daily_tick(self) -> None:
+        """R16 once a day: at start and whenever the date changes."""
+        today = date.today()
+        if self.last_tick == today:
+            return
+        result = tick(self.store, today, self.settings.rule_settings())
+        self.last_tick = today
+        if result.exits:
+            log.info("tick", extra={"on": today.isoformat(), **result.as_dict()})
+
+    def report(self, rate: float) -> None:
+        log.info(
+            "progress",
+            extra={
+                "consumer_lag": self.consumer.lag(),
+                "records_per_s": round(rate, 1),
+                "applied": self.consumer.applied,
+                "accepted": self.sink.totals.accepted,
+                "duplicates": self.sink.totals.duplicates,
+                "rejected": len(self.sink.totals.rejected),
+                "events": self.sink.totals.events,
+                "handovers_published": self.publisher.handovers_published,
+                "dead_letters_published": self.publisher.dead_letters_published,
+            },
+        )
+
+    def close(self) -> None:
+        try:
+            self.publisher.publish()
+        except Exception:
+            log.exception("final publish failed; the outbox keeps the rest")
+        self.consumer.close()
+        self.publisher.producer.close(timeout=5)
+        self.store.close()

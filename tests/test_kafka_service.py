@@ -1,0 +1,164 @@
+"""The service against the real local broker and a real store: records in, handovers out."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from infra.service import Service
+from infra.settings import Settings
+from infra.store import Store
+from tests.kafka_helpers import consumer_timeouts
+
+pytestmark = pytest.mark.kafka
+
+CPR = "0101901234"  # born 1990-01-01
+
+
+def _registration(message_id: str, cpr: str = CPR) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "type": "unemployed",
+        "cpr": cpr,
+        "registered_on": "2021-03-01",
+        "insurance": "full_time",
+        "municipality_code": 751,
+        "birth_date": f"19{cpr[4:6]}-{cpr[2:4]}-{cpr[0:2]}",
+        "vocational_education": True,
+        "has_children": False,
+    }
+
+
+def _hours(message_id: str, month: str, hours: float, cpr: str = CPR) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "type": "hours_paid",
+        "cpr": cpr,
+        "payment_id": f"pay-{message_id}",
+        "month": month,
+        "hours": hours,
+    }
+
+
+def produce(settings: Settings, topic: str, records: list[dict[str, Any] | bytes]) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for record in records:
+        value = record if isinstance(record, bytes) else json.dumps(record).encode()
+        key = None if isinstance(record, bytes) else str(record["cpr"]).encode()
+        producer.send(topic, key=key, value=value).get(timeout=10)
+    producer.close()
+
+
+def read_topic(settings: Settings, topic: str, count: int, timeout_s: float = 30) -> list[Any]:
+    """The first `count` records of a topic (all partitions), or fail after the timeout."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"reader-{topic}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **consumer_timeouts(),
+    )
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+    assert len(records) >= count, f"only {len(records)} of {count} records on {topic}"
+    return records
+
+
+@pytest.fixture
+def running_service(kafka_settings: Settings, tmp_path: Any) -> Iterator[Callable[[], Service]]:
+    """Start the service in a thread on a SQLite file; stopped at the end of the test."""
+    started: list[tuple[Service, threading.Thread]] = []
+    settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/service.db"})
+
+    def start() -> Service:
+        service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1)
+        thread = threading.Thread(target=service.run, daemon=True)
+        thread.start()
+        started.append((service, thread))
+        return service
+
+    yield start
+    for service, thread in started:
+        service.stop()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the service did not stop within 30 s"
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_r8_hours_reaching_410_in_may_2021_publish_one_handover_on_the_feed(
+    kafka_settings: Settings, running_service: Callable[[], Service]
+) -> None:
+    # S = 2021-03-01; 160.33 + 160.33 + 89.34 = 410.00 in May: exit 2021-05-31 (R8, R12).
+    settings = kafka_settings
+    produce(settings, settings.topic_members, [_registration("e2e-1")])
+    produce(
+        settings,
+        settings.topic_payments,
+        [
+            _hours("e2e-2", "2021-03", 160.33),
+            _hours("e2e-3", "2021-04", 160.33),
+            _hours("e2e-4", "2021-05", 89.34),
+        ],
+    )
+    running_service()
+    (record,) = read_topic(settings, settings.topic_handovers, 1)
+    handover = json.loads(record.value)
+    assert record.key == handover["case_id"].encode()
+    assert handover["message_id"] == f"{handover['case_id']}:handover:1"
+    assert handover["type"] == "handover" and handover["replaces"] is None
+    assert handover["cpr"] == CPR
+    assert handover["reason"] == "hours_threshold"
+    assert handover["effective_on"] == "2021-05-31"
+    assert handover["jobcenter_must"] == {"job": 4, "joint": 2, "by": "2021-09-01"}
+
+
+def test_a_poison_record_goes_to_the_dlq_unchanged_and_the_good_ones_around_it_apply(
+    kafka_settings: Settings, running_service: Callable[[], Service]
+) -> None:
+    settings = kafka_settings
+    poison = b'{"message_id": "p-2", "type": "hours_paid", "cpr": "0101901234", "mon'
+    produce(settings, settings.topic_members, [_registration("p-1")])
+    produce(settings, settings.topic_members, [poison])
+    produce(settings, settings.topic_members, [_hours("p-3", "2021-03", 100)])
+    service = running_service()
+    (dead,) = read_topic(settings, f"{settings.topic_members}.dlq", 1)
+    assert dead.value == poison
+    headers = dict(dead.headers)
+    assert headers["source_topic"] == settings.topic_members.encode()
+    assert headers["error"].startswith(b"not valid JSON") or b"JSON" in headers["error"]
+    assert set(headers) == {
+        "error",
+        "error_field",
+        "source_topic",
+        "source_partition",
+        "source_offset",
+    }
+    wait_for(lambda: service.sink.totals.accepted == 2, what="the two good records")
+    store = Store(settings.model_copy(update={"db_url": service.store.url}).db_url)
+    try:
+        (case,) = store.cases_of(CPR)
+        assert [p.hours for p in case.facts.payments] == [100]
+        assert len(store.dead_letters()) == 1
+    finally:
+        store.close()
