@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -162,27 +161,32 @@ class CaseService:
             adviser=message.adviser,
             source=source,
         )
-        self._take_over_kept_hours(member, case)
+        self._take_over_kept(member, case, message.cpr)
         case.settle(self.settings, source)
 
-    def _take_over_kept_hours(self, member: Member, case: Case) -> None:
-        """R8: hours paid before the case existed count from S's month on."""
+    def _take_over_kept(self, member: Member, case: Case, cpr: str) -> None:
+        """Messages kept because they arrived before the registration (another topic may
+        be read ahead of the members topic) apply now if they fall in the case: dated on
+        or after S, hours for S's month on (R8). Each is checked as if it arrived now;
+        one the rules refuse stays kept in the member's record, as it arrived."""
         assert case.registration is not None
-        first_month = first_of_month(case.registration.registered_on)
         for kept in member.kept:
-            message = kept["message"]
-            if kept["applied_to"] is not None or message.get("type") != "hours_paid":
+            if kept["applied_to"] is not None:
                 continue
-            month = date.fromisoformat(message["month"][:7] + "-01")
-            if month < first_month:
+            message = m.parse_message({**kept["message"], "cpr": cpr})
+            if isinstance(message, m.HoursPaid):
+                in_case = message.month >= first_of_month(case.registration.registered_on)
+            else:
+                in_case = message.effective_on >= case.registration.registered_on
+            if not in_case:
                 continue
             try:
-                case.pay_hours(
-                    message["payment_id"], month, Decimal(str(message["hours"])), kept["source"]
-                )
+                _apply(case, message, kept["source"])
             except Rejected:
-                continue  # stays kept in the member's record, as it arrived
-            member.mark_applied(kept["source"]["message_id"], case.id, month, kept["source"])
+                continue
+            member.mark_applied(
+                kept["source"]["message_id"], case.id, message.effective_on, kept["source"]
+            )
 
 
 def _without_cpr(message: m.InboundMessage) -> dict[str, Any]:

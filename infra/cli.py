@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--members", type=int, default=3000)
     p.add_argument("--seed", type=int, default=2021)
     p.add_argument("--dir", default="demo", help="where the demo's files go (default ./demo)")
+    p.add_argument(
+        "--no-kafka", action="store_true", help="ingest the file instead of running the service"
+    )
     return parser
 
 
@@ -172,7 +175,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from infra.demo import run_demo
 
-        return run_demo(settings, members=args.members, seed=args.seed, directory=Path(args.dir))
+        return run_demo(
+            settings,
+            members=args.members,
+            seed=args.seed,
+            directory=Path(args.dir),
+            kafka=not args.no_kafka,
+        )
     store = Store(settings.db_url)
     try:
         return _run(args, settings, store)

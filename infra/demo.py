@@ -1,27 +1,38 @@
-"""`ledighed demo`: a generated year of an a-kasse's messages, ingested, and what came of it."""
+"""`ledighed demo`: a generated year of messages played through the service, and the outcome."""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import func, select
 from tqdm import tqdm
 
 from domain.view import case_view
+from infra.broker import LocalBroker, default_topics, ensure_topics
 from infra.demo_data import generate_lines, write_jsonl
-from infra.ingest import file_records, ingest
+from infra.ingest import Report, file_records, ingest
+from infra.playback import play
+from infra.projections import catch_up
+from infra.publisher import make_producer
 from infra.reads import all_cases, handovers, worklist
+from infra.service import Service
 from infra.settings import DEFAULT_DB_URL, Settings
 from infra.store import Store
+from projections.tables import handover_feed, worklist_cases
 
 DEMO_YEAR = 2021
 
 
-def run_demo(settings: Settings, *, members: int, seed: int, directory: Path) -> int:
-    """Generate, ingest and summarise; the store is made anew unless --db names one."""
+def run_demo(
+    settings: Settings, *, members: int, seed: int, directory: Path, kafka: bool = True
+) -> int:
+    """Generate a year, run it through the service (or `ingest` with kafka=False) and
+    summarise; the store is made anew unless --db names one."""
     directory.mkdir(parents=True, exist_ok=True)
     messages_file = directory / "messages.jsonl"
     db_url = settings.db_url
@@ -30,30 +41,106 @@ def run_demo(settings: Settings, *, members: int, seed: int, directory: Path) ->
         for stale in directory.glob("ledighed.db*"):
             stale.unlink()
         db_url = f"sqlite:///{db_file}"
+    settings = settings.model_copy(update={"db_url": db_url})
     lines = generate_lines(seed=seed, members=members, year=DEMO_YEAR)
     write_jsonl(lines, messages_file)
     print(f"generated {len(lines)} messages for {members} members in {DEMO_YEAR}: {messages_file}")
-
+    started = time.perf_counter()
+    if kafka:
+        report = _through_the_service(settings, lines)
+    else:
+        report = _ingest_file(settings, messages_file, len(lines))
+    seconds = time.perf_counter() - started
     store = Store(db_url)
-    rules = settings.rule_settings()
     try:
-        started = time.perf_counter()
-        with (
-            open(messages_file, encoding="utf-8") as stream,
-            tqdm(total=len(lines), unit=" msgs", desc="ingest", file=sys.stderr) as progress,
-        ):
-            report = ingest(store, rules, file_records(stream, messages_file.name), 2000, progress)
-        seconds = time.perf_counter() - started
-        _summary(store, report, seconds, rules, db_url)
+        _summary(store, report, seconds, settings.rule_settings(), db_url)
     finally:
         store.close()
     return 0
 
 
-def _summary(store: Store, report: object, seconds: float, rules: object, db_url: str) -> None:
-    from infra.ingest import Report
+def _ingest_file(settings: Settings, messages_file: Path, total: int) -> Report:
+    store = Store(settings.db_url)
+    try:
+        with (
+            open(messages_file, encoding="utf-8") as stream,
+            tqdm(total=total, unit=" msgs", desc="ingest", file=sys.stderr) as progress,
+        ):
+            records = file_records(stream, messages_file.name)
+            report = ingest(store, settings.rule_settings(), records, 2000, progress)
+        catch_up(store)
+        return report
+    finally:
+        store.close()
 
-    assert isinstance(report, Report)
+
+def _through_the_service(settings: Settings, lines: list[str]) -> Report:
+    """The service on a local broker: a producer plays the year onto the upstream topics
+    while bars show it being applied and the read models and the feed filling."""
+    broker = None if settings.kafka_bootstrap else LocalBroker().start()
+    bootstrap = settings.kafka_bootstrap or (broker.bootstrap if broker else "")
+    settings = settings.model_copy(
+        update={
+            "kafka_bootstrap": bootstrap,
+            "kafka_max_poll_interval_ms": 10_000,
+            "kafka_session_timeout_ms": 10_000,
+        }
+    )
+    print(
+        f"local broker on {bootstrap}; the service consumes, the publisher feeds "
+        f"{settings.topic_handovers}",
+        file=sys.stderr,
+    )
+    try:
+        ensure_topics(bootstrap, default_topics(settings))
+        service = Service(settings, bootstrap, report_every_s=3600)
+        runner = threading.Thread(target=service.run, name="service", daemon=True)
+        runner.start()
+        producer = make_producer(bootstrap, client_id="ledighed-demo-upstream")
+        with (
+            tqdm(total=len(lines), desc="sent    ", unit=" msgs", file=sys.stderr) as sent,
+            tqdm(total=len(lines), desc="applied ", unit=" msgs", file=sys.stderr) as applied,
+        ):
+            player = threading.Thread(
+                target=play, args=(lines, settings, producer, sent.update), daemon=True
+            )
+            player.start()
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                applied.update(service.consumer.applied - applied.n)
+                applied.set_postfix(_live_view(service), refresh=True)
+                if service.consumer.applied >= len(lines) and _outbox_empty(service):
+                    break
+            player.join()
+        producer.close()
+        service.stop()
+        runner.join(timeout=60)
+        return service.sink.totals
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+def _live_view(service: Service) -> dict[str, int]:
+    with service.store.engine.connect() as conn:
+        on_worklist = conn.scalar(
+            select(func.count()).select_from(worklist_cases).where(worklist_cases.c.in_trial)
+        )
+        feed = conn.scalar(select(func.count()).select_from(handover_feed))
+    return {
+        "cases_in_trial": on_worklist or 0,
+        "handovers": feed or 0,
+        "published": service.publisher.handovers_published,
+        "dead_letters": service.publisher.dead_letters_published,
+    }
+
+
+def _outbox_empty(service: Service) -> bool:
+    return not service.unpublished_handovers(1)
+
+
+def _summary(store: Store, report: Report, seconds: float, rules: object, db_url: str) -> None:
     day = date(DEMO_YEAR, 12, 31)
     cases = all_cases(store)
     views = [case_view(case.facts, day, rules) for case in cases]  # type: ignore[arg-type]

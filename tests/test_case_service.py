@@ -310,3 +310,47 @@ def test_end_programme_is_the_service_entry_for_r16() -> None:
             D("2023-12-31"),
         )
         assert len(desk.handovers(cpr)) == 1
+
+
+def test_messages_read_ahead_of_the_registration_apply_when_it_arrives() -> None:
+    # Another topic may be read before the members topic: a meeting held on 2021-03-10 and a
+    # deregistration on 2021-04-20 arrive before the registration with S = 2021-03-01; a
+    # move dated 2021-02-15 (before S) arrives too. The meeting and the deregistration fall
+    # in the case and apply when it registers (R17 exit); the move sets nothing (CONTRACT.md).
+    from domain.messages import parse_message
+    from domain.params import DEFAULT_SETTINGS
+    from domain.service import CaseService
+    from domain.view import case_view
+    from tests.fakes import FakeBook
+
+    cpr = "0101901234"  # born 1990-01-01
+    book = FakeBook()
+    service = CaseService(book, DEFAULT_SETTINGS)
+    messages = [
+        {"type": "meeting_held", "kind": "cv_and_job", "held_on": "2021-03-10"},
+        {"type": "deregistered", "deregistered_on": "2021-04-20"},
+        {"type": "moved", "municipality_code": 167, "moved_on": "2021-02-15"},
+        {
+            "type": "unemployed",
+            "registered_on": "2021-03-01",
+            "insurance": "full_time",
+            "municipality_code": 751,
+            "birth_date": "1990-01-01",
+            "vocational_education": True,
+            "has_children": False,
+        },
+    ]
+    for number, fields in enumerate(messages, start=1):
+        source = {"message_id": f"m{number}", "topic": "t", "partition": 0, "offset": number}
+        service.handle(parse_message({"message_id": f"m{number}", "cpr": cpr, **fields}), source)
+    member = book.member(book.member_id(cpr))
+    (case_id,) = member.case_ids
+    case = book.case(case_id)
+    view = case_view(case.facts, date(2021, 5, 1), DEFAULT_SETTINGS)
+    assert [m.held_on.isoformat() for m in case.facts.meetings] == ["2021-03-10"]
+    assert view.exit is not None and (view.exit.reason, view.exit.on.isoformat()) == (
+        "deregistered",
+        "2021-04-20",
+    )
+    assert case.facts.moves == ()  # dated before S: stays in the member's record
+    assert [k["applied_to"] is not None for k in member.kept] == [True, True, False]
