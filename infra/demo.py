@@ -183,7 +183,7 @@ def _summary(store: Store, report: Report, seconds: float, rules: object, db_url
         print(f"  ledighed history {some} {db}")
     if report.rejected:
         first = report.rejected[0]
-        print(f"  rejected lines, e.g. line {first['line']}: {first['error']}")
+        print(f"  dead letters, e.g. {first['message_id']}: {first['error']}")
 
 
 def _task_kind(task: str) -> str:

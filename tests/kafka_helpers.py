@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import secrets
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from infra.broker import default_topics, ensure_topics
 from infra.settings import Settings
+
+if TYPE_CHECKING:
+    from infra.service import Service
 
 # Short enough for a consumer group to join fast on Tansu (see CONTRACT.md).
 TEST_MAX_POLL_INTERVAL_MS = 6000
@@ -54,3 +64,173 @@ def consumer_timeouts() -> dict[str, int]:
         "session_timeout_ms": TEST_SESSION_TIMEOUT_MS,
         "heartbeat_interval_ms": TEST_HEARTBEAT_INTERVAL_MS,
     }
+
+
+# --- shared by the end-to-end tests (tests/test_kafka_service.py, tests/test_kafka_failures.py)
+
+
+def registration(message_id: str, cpr: str, registered_on: str = "2021-03-01") -> dict[str, Any]:
+    """An `unemployed` message: full time, Aarhus (751), born as the CPR says (19xx)."""
+    return {
+        "message_id": message_id,
+        "type": "unemployed",
+        "cpr": cpr,
+        "registered_on": registered_on,
+        "insurance": "full_time",
+        "municipality_code": 751,
+        "birth_date": f"19{cpr[4:6]}-{cpr[2:4]}-{cpr[0:2]}",
+        "vocational_education": True,
+        "has_children": False,
+    }
+
+
+def hours(message_id: str, month: str, paid: float, cpr: str) -> dict[str, Any]:
+    """An `hours_paid` message with a payment id of its own."""
+    return {
+        "message_id": message_id,
+        "type": "hours_paid",
+        "cpr": cpr,
+        "payment_id": f"pay-{message_id}",
+        "month": month,
+        "hours": paid,
+    }
+
+
+def produce(settings: Settings, topic: str, records: list[dict[str, Any] | bytes]) -> None:
+    """Send the records one at a time, each acknowledged before the next (key = CPR)."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    try:
+        for record in records:
+            value = record if isinstance(record, bytes) else json.dumps(record).encode()
+            key = None if isinstance(record, bytes) else str(record["cpr"]).encode()
+            producer.send(topic, key=key, value=value).get(timeout=10)
+    finally:
+        producer.close()
+
+
+def produce_all(bootstrap: str, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Send (topic, message) pairs keyed by CPR and wait for all; a producer with one request
+    in flight, so that each partition gets its messages in the order given."""
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        max_in_flight_requests_per_connection=1,
+        linger_ms=5,
+    )
+    try:
+        futures = [
+            producer.send(topic, key=str(m["cpr"]).encode(), value=json.dumps(m).encode())
+            for topic, m in messages
+        ]
+        producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=10)
+    finally:
+        producer.close()
+
+
+def read_topic(settings: Settings, topic: str, count: int, timeout_s: float = 30) -> list[Any]:
+    """The first `count` records of a topic (all partitions), or fail after the timeout."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"reader-{topic}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **consumer_timeouts(),
+    )
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+    assert len(records) >= count, f"only {len(records)} of {count} records on {topic}"
+    return records
+
+
+def read_until(
+    bootstrap: str,
+    topic: str,
+    done: Callable[[list[Any]], bool],
+    timeout_s: float = 30,
+) -> list[Any]:
+    """Every record of a topic from its beginning, without a consumer group (all partitions
+    assigned, each read in order), until `done(records)` or the timeout; then the records."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        partitions = consumer.partitions_for_topic(topic)
+        while not partitions and time.monotonic() < deadline:
+            time.sleep(0.2)
+            partitions = consumer.partitions_for_topic(topic)
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        while time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=300).values():
+                records.extend(batch)
+            if done(records):
+                break
+    finally:
+        consumer.close()
+    return records
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "") -> None:
+    """Return once `condition()` holds; fail the test after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
+class ServiceThreads:
+    """Services (infra.service.Service) each in a thread of its own; `stop_all` at the end.
+
+    An exception that ends a service's `run()` is kept in `errors`, so that a test can
+    assert that the service did not crash.
+    """
+
+    def __init__(self) -> None:
+        self.started: list[tuple[Service, threading.Thread]] = []
+        self.errors: list[BaseException] = []
+
+    def start(self, settings: Settings) -> Service:
+        from infra.service import Service
+
+        service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1)
+
+        def run() -> None:
+            try:
+                service.run()
+            except BaseException as error:  # kept for the test to report
+                self.errors.append(error)
+                raise
+
+        thread = threading.Thread(target=run, daemon=True, name=f"service-{len(self.started)}")
+        thread.start()
+        self.started.append((service, thread))
+        return service
+
+    def alive(self) -> bool:
+        return all(thread.is_alive() for _, thread in self.started)
+
+    def stop(self, service: Service, timeout_s: float = 30) -> None:
+        for started, thread in self.started:
+            if started is service:
+                service.stop()
+                thread.join(timeout=timeout_s)
+                assert not thread.is_alive(), f"the service did not stop within {timeout_s:g} s"
+
+    def stop_all(self, timeout_s: float = 30) -> None:
+        for service, _ in self.started:
+            service.stop()
+        for _, thread in self.started:
+            thread.join(timeout=timeout_s)
+        assert not any(t.is_alive() for _, t in self.started), "a service did not stop"
