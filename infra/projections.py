@@ -31,11 +31,16 @@ def catch_up(
     store: Store,
     names: Iterable[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    chosen: Iterable[Projection] | None = None,
 ) -> dict[str, int]:
-    """Apply what the log has beyond each read model's position; events applied by name."""
+    """Apply what the log has beyond each read model's position; events applied by name.
+
+    A long-running caller passes its own projection objects (`chosen`), so that the
+    worklist keeps the cases it has already seen instead of loading them again.
+    """
     return {
         p.name: runner.catch_up(store.engine, store.read_page, p, progress=progress)
-        for p in _chosen(store, names)
+        for p in (_chosen(store, names) if chosen is None else chosen)
     }
 
 

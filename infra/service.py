@@ -102,6 +102,7 @@ class Service:
             unpublished_handovers=self.unpublished_handovers,
             mark_handovers=self.mark_handovers,
         )
+        self.read_models = list(projections.projections(self.store).values())
         self.last_tick: date | None = None
 
     def stop(self, *_: Any) -> None:
@@ -132,7 +133,7 @@ class Service:
 
     def catch_up(self) -> None:
         """Projections follow the log (the handover projection fills the outbox)."""
-        projections.catch_up(self.store)
+        projections.catch_up(self.store, chosen=self.read_models)
 
     def unpublished_handovers(self, limit: int) -> list[dict[str, Any]]:
         """The outbox: feed messages not yet acknowledged by the broker, in feed order."""
