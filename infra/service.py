@@ -14,7 +14,7 @@ from uuid import UUID
 
 from kafka import KafkaConsumer
 
-from consumers.inbound import InboundConsumer
+from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
 from infra import projections
 from infra.ingest import Report, apply_batch
@@ -93,6 +93,7 @@ class Service:
             self.sink,
             settings.inbound_topics,
             settings.batch_size,
+            backoff=Backoff(sleep=self._pause),
             should_stop=self.stopping.is_set,
         )
         self.publisher = Publisher(
@@ -103,6 +104,7 @@ class Service:
             mark_handovers=self.mark_handovers,
         )
         self.read_models = list(projections.projections(self.store).values())
+        self.follow_up_backoff = Backoff(sleep=self._pause)
         self.last_tick: date | None = None
 
     def stop(self, *_: Any) -> None:
@@ -119,9 +121,7 @@ class Service:
         try:
             while not self.stopping.is_set():
                 self.consumer.poll_once(timeout_ms=500)
-                self.catch_up()
-                self.publisher.publish()
-                self.daily_tick()
+                self.follow_up()
                 now = time.monotonic()
                 if now - last_report >= self.report_every_s:
                     rate = (self.consumer.applied - applied_at_report) / (now - last_report)
@@ -130,6 +130,26 @@ class Service:
         finally:
             self.close()
         log.info("service stopped", extra={"applied": self.consumer.applied})
+
+    def follow_up(self) -> None:
+        """Projections, publisher and tick after each batch. They resume from what the store
+        says, so a failure (the database or the broker away) is logged and tried again
+        after a pause, while the consumer goes on retrying its own way."""
+        try:
+            self.catch_up()
+            self.publisher.publish()
+            self.daily_tick()
+            self.follow_up_backoff.reset()
+        except Exception as error:
+            log.warning(
+                "follow-up failed, trying again",
+                extra={"error": f"{type(error).__name__}: {error}"[:500]},
+            )
+            self.follow_up_backoff.wait()
+
+    def _pause(self, seconds: float) -> None:
+        """A back-off's sleep that a stop cuts short."""
+        self.stopping.wait(seconds)
 
     def catch_up(self) -> None:
         """Projections follow the log (the handover projection fills the outbox)."""
