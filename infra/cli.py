@@ -17,6 +17,7 @@ from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
 from infra import projections
+from infra.hashchain import verify
 from infra.ingest import file_records, ingest
 from infra.reads import case_dicts, handovers, history, worklist
 from infra.settings import Settings
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adviser", help="only this adviser's cases")
 
     commands.add_parser("handovers", parents=[common, reads], help="the handover feed")
+
+    p = commands.add_parser("audit", help="tamper evidence of the stored events")
+    audit = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit.add_parser(
+        "verify", parents=[common], help="check every case's hash chain; exit 1 on a break"
+    )
 
     p = commands.add_parser(
         "run", parents=[common], help="the service: consumers, projections, publisher, tick"
@@ -250,6 +257,14 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         projections.catch_up(store)
         _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")
         return 0
+    if args.command == "audit":
+        checked, breaks = verify(store.engine, store.events_table)
+        report = {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
+        lines = [f"{checked} events checked, {len(breaks)} broken chains"] + [
+            f"  {b.originator_id} v{b.version}: {b.problem}" for b in breaks
+        ]
+        _print(report, args.json, "\n".join(lines))
+        return 1 if breaks else 0
     if args.command == "erase":
         erased = store.erase_member(args.cpr)
         _print({"erased": erased}, args.json, "erased" if erased else f"no member {args.cpr}")

@@ -11,6 +11,8 @@ from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from infra.hashchain import record_hashes
+
 
 class BatchApplicationRecorder(SQLAlchemyApplicationRecorder):
     """The library's recorder, but a batch's events go in as one multi-row INSERT.
@@ -38,6 +40,7 @@ class BatchApplicationRecorder(SQLAlchemyApplicationRecorder):
         self._lock_table(session)  # notification ids in commit order (PostgreSQL)
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = list(session.execute(statement, rows).scalars())
+        record_hashes(session, stored_events)
         self._notify_channel(session)
         return ids
 

@@ -66,6 +66,7 @@ class Store:
         engine = self.datastore.engine
         assert engine is not None
         self.engine: Engine = engine
+        self.events_table = self.app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
         tables.metadata.create_all(self.engine)
         projection_tables.metadata.create_all(self.engine)
         # Aggregates as the last committed batch left them, so that a long ingest loads each

@@ -57,6 +57,15 @@ dead_letters = Table(
     Column("published_at", DateTime(timezone=True), nullable=True),
 )
 
+# Tamper evidence (infra/hashchain.py): each event's hash chains onto its predecessor's.
+event_hashes = Table(
+    "ledighed_event_hashes",
+    metadata,
+    Column("originator_id", String(36), primary_key=True),
+    Column("originator_version", Integer, primary_key=True),
+    Column("hash", String(64), nullable=False),
+)
+
 # Per consumer group and partition, the next offset to apply: saved in the transaction
 # of the batch it follows, so the store, not Kafka, says where to resume.
 source_offsets = Table(

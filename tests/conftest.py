@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL, make_url
@@ -100,3 +101,12 @@ def kafka_settings(kafka_broker):
     from tests.kafka_helpers import settings_with_topics
 
     return settings_with_topics(kafka_broker.bootstrap)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """One test, every store: a SQLite file, or a fresh PostgreSQL database (fails loudly
+    when the server is down)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/s.db"
+    return str(request.getfixturevalue("fresh_postgres_url"))

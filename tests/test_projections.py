@@ -41,14 +41,9 @@ DAYS = [date(2021, d, 1) for d in range(1, 13)] + [
 ADVISERS = [None, "anna", "bent", "carl", "nobody"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
-    url = (
-        f"sqlite:///{tmp_path}/p.db"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("fresh_postgres_url"))
-    )
-    store = Store(url)
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store(db_url)
     yield store
     store.close()
 

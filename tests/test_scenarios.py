@@ -23,14 +23,6 @@ from domain.cpr import birth_date_from_cpr
 from tests.scenario_helpers import SCENARIOS, Ledighed, scenario_lines
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    """The store: a SQLite file, or a fresh PostgreSQL database (fails loudly when down)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/s.db"
-    return str(request.getfixturevalue("fresh_postgres_url"))
-
-
 @pytest.fixture
 def cli(db_url: str, capsys: pytest.CaptureFixture[str]) -> Ledighed:
     return Ledighed(db_url, capsys)
