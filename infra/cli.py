@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
 from infra import projections
+from infra.clock import parse_moment
 from infra.hashchain import verify
 from infra.ingest import file_records, ingest
 from infra.reads import case_dicts, handovers, history, worklist
@@ -31,6 +32,13 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "worklist-item": lambda: outbound.schema(outbound.WorklistItem),
     "history-item": lambda: outbound.schema(outbound.HistoryItem),
 }
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return parse_moment(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _day(text: str) -> date:
@@ -55,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="one JSON document on stdout")
     reads = argparse.ArgumentParser(add_help=False)
     reads.add_argument("--as-of", type=_day, help="the day to judge the state on (default today)")
+    reads.add_argument(
+        "--known-at",
+        type=_moment,
+        help="only what had been recorded by then: YYYY-MM-DDTHH:MM[:SS][+zone] or a day "
+        "(its end); Europe/Copenhagen unless a zone is given",
+    )
 
     parser = argparse.ArgumentParser(
         prog="ledighed", description="Case engine of the a-kasse contact-course trial."
@@ -220,7 +234,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         _print(report.as_dict(), args.json, summary + ("\n" + rejected if rejected else ""))
         return 0
     if args.command == "case":
-        cases = case_dicts(store, args.cpr, day, rules)
+        cases = case_dicts(store, args.cpr, day, rules, args.known_at)
         if not cases:
             print(f"no case for {args.cpr} as of {day}", file=sys.stderr)
             return 1
@@ -229,7 +243,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         _print(payload, args.json, text)
         return 0
     if args.command == "history":
-        rows = history(store, args.cpr, getattr(args, "as_of", None))
+        rows = history(store, args.cpr, args.as_of, args.known_at)
         _print(
             rows,
             args.json,
@@ -237,7 +251,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         )
         return 0
     if args.command == "worklist":
-        rows = worklist(store, day, rules, args.adviser)
+        rows = worklist(store, day, rules, args.adviser, args.known_at)
         _print(
             rows,
             args.json,
@@ -245,7 +259,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         )
         return 0
     if args.command == "handovers":
-        rows = handovers(store)
+        rows = handovers(store, args.known_at)
         if getattr(args, "as_of", None):
             rows = [r for r in rows if r["effective_on"] <= day.isoformat()]
         _print(

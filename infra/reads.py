@@ -3,7 +3,7 @@ from their read models."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -27,11 +27,14 @@ _HIDDEN = {
 }
 
 
-def case_dicts(store: Store, cpr: str, day: date, settings: Settings) -> list[dict[str, Any]]:
-    """Every case of the member that had opened by `day`, oldest first, as case objects."""
+def case_dicts(
+    store: Store, cpr: str, day: date, settings: Settings, known_at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every case of the member that had opened by `day`, oldest first, as case objects;
+    with `known_at`, from only what had been recorded by then."""
     return [
         dump(CaseObject, case_view(case.facts, day, settings).as_dict(str(case.id), cpr))
-        for case in store.cases_of(cpr)
+        for case in store.cases_of(cpr, known_at)
         if case.facts.opened_on <= day
     ]
 
@@ -66,7 +69,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def history(store: Store, cpr: str, day: date | None = None) -> list[dict[str, Any]]:
+def history(
+    store: Store, cpr: str, day: date | None = None, known_at: datetime | None = None
+) -> list[dict[str, Any]]:
     """The audit trail: every stored event of the member's cases (and the member's record of
     messages that found no case, with case_id null), oldest recorded first."""
     member_id = store.member_ids([cpr]).get(cpr)
@@ -84,6 +89,8 @@ def history(store: Store, cpr: str, day: date | None = None) -> list[dict[str, A
     rows.sort(key=lambda r: (r["recorded_at"], r["case_id"] or "", r["version"]))
     if day is not None:
         rows = [r for r in rows if r["effective_on"] <= day.isoformat()]
+    if known_at is not None:
+        rows = [r for r in rows if datetime.fromisoformat(r["recorded_at"]) <= known_at]
     return rows
 
 
@@ -92,13 +99,27 @@ def all_cases(store: Store) -> list[Case]:
 
 
 def worklist(
-    store: Store, day: date, settings: Settings, adviser: str | None = None
+    store: Store,
+    day: date,
+    settings: Settings,
+    adviser: str | None = None,
+    known_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Open tasks on `day`, oldest due first, from the worklist's read model (caught up first)."""
-    catch_up(store, ["worklist"])
+    """Open tasks on `day`, oldest due first, from the worklist's read model (caught up
+    first); with `known_at`, from the events recorded by then (a replay of the log)."""
     cprs = store.cprs()
-    with store.engine.connect() as conn:
-        candidates = worklist_rows(conn, day, settings, adviser)
+    if known_at is None:
+        catch_up(store, ["worklist"])
+        with store.engine.connect() as conn:
+            candidates = worklist_rows(conn, day, settings, adviser)
+    else:
+        candidates = [
+            (str(case.id), str(case.member_id), view)
+            for case in store.replay(Case, known_at)
+            if isinstance(case, Case)
+            and (view := case_view(case.facts, day, settings))
+            and (adviser is None or view.adviser == adviser)
+        ]
     rows = []
     for case_id, member_id, view in candidates:
         for task in view.tasks():
@@ -145,8 +166,13 @@ def feed_message(case_id: str, content: dict[str, Any], cpr: str | None) -> dict
     )
 
 
-def handovers(store: Store) -> list[dict[str, Any]]:
-    """The handover feed as published, oldest first, from its read model (caught up first)."""
+def handovers(store: Store, known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """The handover feed as published, oldest first, from its read model (caught up first);
+    with `known_at`, the messages published by then."""
+    if known_at is not None:
+        events = [e for _, e in store.notifications(Case.HandedOver) if e.timestamp <= known_at]  # type: ignore[attr-defined]
+        cprs = store.cprs(e.member_id for e in events)
+        return [handover_message(e, cprs.get(e.member_id)) for e in events]
     catch_up(store, ["handovers"])
     cprs = store.cprs()
     with store.engine.connect() as conn:

@@ -136,12 +136,28 @@ class Store:
     def case(self, case_id: UUID) -> Case:
         return self.app.repository.get(case_id)  # type: ignore[no-any-return]
 
-    def cases_of(self, cpr: str) -> list[Case]:
-        """The member's cases, oldest first (the case's own events only, no scan of the log)."""
+    def cases_of(self, cpr: str, known_at: datetime | None = None) -> list[Case]:
+        """The member's cases, oldest first (the case's own events only, no scan of the log);
+        with `known_at`, as they stood with only the events recorded by then."""
         member_id = self.member_ids([cpr]).get(cpr)
         if member_id is None:
             return []
-        return [self.case(case_id) for case_id in self.member(member_id).case_ids]
+        if known_at is None:
+            return [self.case(case_id) for case_id in self.member(member_id).case_ids]
+        member = self.known(member_id, known_at)
+        if member is None:
+            return []
+        cases = (self.known(case_id, known_at) for case_id in member.case_ids)
+        return [case for case in cases if case is not None]
+
+    def known(self, aggregate_id: UUID, known_at: datetime) -> Any:
+        """The aggregate from the events recorded by `known_at` (None if it did not exist)."""
+        aggregate = None
+        for event in self.app.events.get(aggregate_id):
+            if event.timestamp > known_at:
+                break
+            aggregate = event.mutate(aggregate)
+        return aggregate
 
     def events_of(self, aggregate_id: UUID) -> list[Any]:
         return list(self.app.events.get(aggregate_id))
@@ -170,11 +186,14 @@ class Store:
         """The id of the last notification in the log (0: none yet)."""
         return self.app.recorder.max_notification_id() or 0
 
-    def replay(self, cls: type[Aggregate]) -> list[Aggregate]:
+    def replay(self, cls: type[Aggregate], known_at: datetime | None = None) -> list[Aggregate]:
         """Every aggregate of a class, rebuilt in one pass over the log (for reads of all
-        cases; one case alone is read by its own events)."""
+        cases; one case alone is read by its own events); with `known_at`, from the events
+        recorded by then."""
         aggregates: dict[UUID, Any] = {}
         for _, event in self.notifications():
+            if known_at is not None and event.timestamp > known_at:
+                continue
             aggregate = aggregates.get(event.originator_id)
             if aggregate is None and event.originator_version != 1:
                 continue  # an aggregate that began before `start`
