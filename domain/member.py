@@ -34,11 +34,19 @@ class Member(Aggregate):
             {"message": message, "effective_on": effective_on, "source": source, "applied_to": None}
         )
 
-    @event("KeptMessageApplied")
+    @event("KeptMessagesApplied")
     def mark_applied(
-        self, message_id: str, case_id: UUID, effective_on: date, source: Source
+        self, message_ids: list[str], case_id: UUID, effective_on: date, source: Source
     ) -> None:
-        """A kept message that a case opened later took over (R8: hours for S's month on)."""
+        """Kept messages that a case registered later took over (one event for them all)."""
+        taken = set(message_ids)
         for kept in self.kept:
-            if kept["source"].get("message_id") == message_id:
+            if kept["source"].get("message_id") in taken:
                 kept["applied_to"] = case_id
+
+    @event("CaseRead")
+    def record_read(
+        self, reader: str, role: str, what: str, effective_on: date, source: Source
+    ) -> None:
+        """Someone read the member's case (who, in which role, what); the audit trail shows
+        it. The event is the record: the member's state does not change."""

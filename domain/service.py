@@ -161,15 +161,16 @@ class CaseService:
             adviser=message.adviser,
             source=source,
         )
-        self._take_over_kept(member, case, message.cpr)
+        self._take_over_kept(member, case, message.cpr, source)
         case.settle(self.settings, source)
 
-    def _take_over_kept(self, member: Member, case: Case, cpr: str) -> None:
+    def _take_over_kept(self, member: Member, case: Case, cpr: str, source: Source) -> None:
         """Messages kept because they arrived before the registration (another topic may
         be read ahead of the members topic) apply now if they fall in the case: dated on
         or after S, hours for S's month on (R8). Each is checked as if it arrived now;
         one the rules refuse stays kept in the member's record, as it arrived."""
         assert case.registration is not None
+        taken: list[str] = []
         for kept in member.kept:
             if kept["applied_to"] is not None:
                 continue
@@ -184,9 +185,9 @@ class CaseService:
                 _apply(case, message, kept["source"])
             except Rejected:
                 continue
-            member.mark_applied(
-                kept["source"]["message_id"], case.id, message.effective_on, kept["source"]
-            )
+            taken.append(kept["source"]["message_id"])
+        if taken:
+            member.mark_applied(taken, case.id, case.registration.registered_on, source)
 
 
 def _without_cpr(message: m.InboundMessage) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Engine, Table, func, insert, select, tuple_
+from sqlalchemy import Engine, Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from infra.bulk import bulk_insert
 from infra.tables import event_hashes
 
 GENESIS = "0" * 64
@@ -58,8 +59,7 @@ def record_hashes(session: Session, stored_events: Sequence[StoredEvent]) -> Non
                 "hash": digest,
             }
         )
-    if rows_out:
-        session.execute(insert(event_hashes), rows_out)
+    bulk_insert(session.connection(), event_hashes, rows_out)
 
 
 @dataclass(frozen=True)

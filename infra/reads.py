@@ -81,7 +81,7 @@ def history(
     rows = [
         _event_dict(None, e)
         for e in member_events
-        if isinstance(e, Member.KeptWithoutCase | Member.KeptMessageApplied)  # type: ignore[attr-defined]
+        if isinstance(e, Member.KeptWithoutCase | Member.KeptMessagesApplied | Member.CaseRead)  # type: ignore[attr-defined]
     ]
     member: Member = store.member(member_id)
     for case_id in member.case_ids:

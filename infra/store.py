@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, insert, select, tuple_
 from domain.case import Case
 from domain.member import Member
 from infra import tables
+from infra.bulk import bulk_insert
 from projections import tables as projection_tables
 
 
@@ -357,10 +358,9 @@ class UnitOfWork:
         aggregates = [a for a in self._loaded.values() if a.pending_events]
         events = sum(len(a.pending_events) for a in aggregates)
         with self.store.datastore.transaction(commit=True) as session:
-            if self._registry_rows:
-                session.execute(insert(tables.members), self._registry_rows)
-            if self._accepted:
-                session.execute(insert(tables.processed_messages), list(self._accepted.values()))
+            connection = session.connection()
+            bulk_insert(connection, tables.members, self._registry_rows)
+            bulk_insert(connection, tables.processed_messages, list(self._accepted.values()))
             if self._dead_letters:
                 session.execute(insert(tables.dead_letters), self._dead_letters)
             if offsets:

@@ -1058,11 +1058,11 @@ def test_07_history_is_the_whole_audit_trail_without_personal_data(cli: Ledighed
         {
             "case_id": None,
             "version": 5,
-            "type": "KeptMessageApplied",
+            "type": "KeptMessagesApplied",
             "recorded_at": "<recorded_at>",
             "effective_on": "2021-03-01",
-            "data": {"message_id": "s7-02", "case_id": "<case>"},
-            "source": source(2),
+            "data": {"message_ids": ["s7-02"], "case_id": "<case>"},
+            "source": source(3),
         },
         {
             "case_id": "<case>",
@@ -1160,7 +1160,7 @@ def test_07_history_is_the_whole_audit_trail_without_personal_data(cli: Ledighed
         "Opened",
         "Registered",
         "HoursPaid",
-        "KeptMessageApplied",
+        "KeptMessagesApplied",
     ]
     assert cli("case", cpr, "--as-of", "2021-03-02")["municipality_code"] == 330
 
