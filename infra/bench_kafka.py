@@ -55,8 +55,6 @@ TOPIC_FIELDS = (
     "topic_adviser",
     "topic_handovers",
 )
-# CONTRACT.md, "Default topics": which upstream system sends which type; the rest come
-# from the adviser.
 NAMESPACE = uuid.UUID("5d2c7a52-0c4f-4a5e-9d55-6b1f3f0e2a11")
 
 
