@@ -35,11 +35,19 @@ def tick(store: Store, on: date, settings: Settings) -> TickReport:
         "partition": None,
         "offset": None,
     }
-    for case_id in store.case_ids():
-        case = uow.case(case_id)
-        handovers_before = len(case.handovers)
-        if service.end_programme(case, on, source):
-            report.exits += 1
-            report.handovers += len(case.handovers) - handovers_before
-    uow.commit()
+    try:
+        for case_id in store.case_ids():
+            case = uow.case(case_id)
+            handovers_before = len(case.handovers)
+            if service.end_programme(case, on, source):
+                report.exits += 1
+                report.handovers += len(case.handovers) - handovers_before
+        uow.commit()
+    except BaseException:
+        # As in apply_batch: the unit of work changed the store's cached aggregates in place,
+        # so a tick that fails (another instance saved one of the cases meanwhile, or the
+        # database went away) must drop them, or the next batch builds on events that were
+        # never saved and stores its own after a gap in the versions.
+        store.forget()
+        raise
     return report

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
 
 from infra.service import Service
 from infra.settings import Settings
 from infra.store import Store
-from tests.kafka_helpers import consumer_timeouts
+from tests.kafka_helpers import hours, produce, read_topic, registration, wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -22,59 +20,11 @@ CPR = "0101901234"  # born 1990-01-01
 
 
 def _registration(message_id: str, cpr: str = CPR) -> dict[str, Any]:
-    return {
-        "message_id": message_id,
-        "type": "unemployed",
-        "cpr": cpr,
-        "registered_on": "2021-03-01",
-        "insurance": "full_time",
-        "municipality_code": 751,
-        "birth_date": f"19{cpr[4:6]}-{cpr[2:4]}-{cpr[0:2]}",
-        "vocational_education": True,
-        "has_children": False,
-    }
+    return registration(message_id, cpr)
 
 
-def _hours(message_id: str, month: str, hours: float, cpr: str = CPR) -> dict[str, Any]:
-    return {
-        "message_id": message_id,
-        "type": "hours_paid",
-        "cpr": cpr,
-        "payment_id": f"pay-{message_id}",
-        "month": month,
-        "hours": hours,
-    }
-
-
-def produce(settings: Settings, topic: str, records: list[dict[str, Any] | bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    for record in records:
-        value = record if isinstance(record, bytes) else json.dumps(record).encode()
-        key = None if isinstance(record, bytes) else str(record["cpr"]).encode()
-        producer.send(topic, key=key, value=value).get(timeout=10)
-    producer.close()
-
-
-def read_topic(settings: Settings, topic: str, count: int, timeout_s: float = 30) -> list[Any]:
-    """The first `count` records of a topic (all partitions), or fail after the timeout."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"reader-{topic}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        **consumer_timeouts(),
-    )
-    records: list[Any] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(records) < count and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
-    finally:
-        consumer.close()
-    assert len(records) >= count, f"only {len(records)} of {count} records on {topic}"
-    return records
+def _hours(message_id: str, month: str, paid: float, cpr: str = CPR) -> dict[str, Any]:
+    return hours(message_id, month, paid, cpr)
 
 
 @pytest.fixture
@@ -95,15 +45,6 @@ def running_service(kafka_settings: Settings, tmp_path: Any) -> Iterator[Callabl
         service.stop()
         thread.join(timeout=30)
         assert not thread.is_alive(), "the service did not stop within 30 s"
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_r8_hours_reaching_410_in_may_2021_publish_one_handover_on_the_feed(
