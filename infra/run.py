@@ -13,8 +13,9 @@ from infra.settings import Settings
 log = logging.getLogger("ledighed.service")
 
 
-def run_service(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT; then finish the batch in hand and return 0."""
+def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
+    """Run until SIGTERM/SIGINT; then finish the batch in hand and return 0. With `http`
+    (host, port), the HTTP API runs on a thread beside it, with the service's numbers."""
     logs.configure()
     broker: LocalBroker | None = None
     bootstrap = settings.kafka_bootstrap
@@ -35,7 +36,16 @@ def run_service(settings: Settings) -> int:
     try:
         service = Service(settings, bootstrap)
         service.install_signal_handlers()
-        service.run()
+        api = None
+        if http is not None:
+            from infra.serve import ApiThread
+
+            api = ApiThread(settings, *http, service_status=lambda: dict(service.status)).start()
+        try:
+            service.run()
+        finally:
+            if api is not None:
+                api.stop()
     finally:
         if broker is not None:
             broker.stop()

@@ -52,6 +52,11 @@ class StoreSink:
         self.totals.rejected.extend(report.rejected)
 
     def positions(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        # Called on every assignment. While this instance did not own a partition, another
+        # one may have changed its members (say, opened a new case); a cached member would
+        # still send the next message to the old case, and nothing conflicts when no write
+        # touches the stale member. So resume from the store's state, as from its offsets.
+        self.store.forget()
         return self.store.stored_offsets(self.settings.kafka_group, partitions)
 
 
@@ -106,6 +111,8 @@ class Service:
         self.read_models = list(projections.projections(self.store).values())
         self.follow_up_backoff = Backoff(sleep=self._pause)
         self.last_tick: date | None = None
+        # The latest progress numbers, for the HTTP API's /health and /metrics (another thread).
+        self.status: dict[str, Any] = {}
 
     def stop(self, *_: Any) -> None:
         self.stopping.set()
@@ -177,20 +184,18 @@ class Service:
             log.info("tick", extra={"on": today.isoformat(), **result.as_dict()})
 
     def report(self, rate: float) -> None:
-        log.info(
-            "progress",
-            extra={
-                "consumer_lag": self.consumer.lag(),
-                "records_per_s": round(rate, 1),
-                "applied": self.consumer.applied,
-                "accepted": self.sink.totals.accepted,
-                "duplicates": self.sink.totals.duplicates,
-                "rejected": len(self.sink.totals.rejected),
-                "events": self.sink.totals.events,
-                "handovers_published": self.publisher.handovers_published,
-                "dead_letters_published": self.publisher.dead_letters_published,
-            },
-        )
+        self.status = {
+            "consumer_lag": self.consumer.lag(),
+            "records_per_s": round(rate, 1),
+            "applied": self.consumer.applied,
+            "accepted": self.sink.totals.accepted,
+            "duplicates": self.sink.totals.duplicates,
+            "rejected": len(self.sink.totals.rejected),
+            "events": self.sink.totals.events,
+            "handovers_published": self.publisher.handovers_published,
+            "dead_letters_published": self.publisher.dead_letters_published,
+        }
+        log.info("progress", extra=self.status)
 
     def close(self) -> None:
         try:

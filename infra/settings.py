@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # R8: payment months ("YYYY-MM") whose hours do not count, e.g. "2020-03,2020-04".
     frozen_months: str = ""
     batch_size: int = 2000
+    # The HTTP API's bearer tokens (infra/api_auth.py): "token=role[:name],…", and/or a file
+    # of such lines.
+    api_tokens: str = ""
+    api_tokens_file: str | None = None
 
     @property
     def inbound_topics(self) -> list[str]:
