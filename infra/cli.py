@@ -20,7 +20,7 @@ from infra import projections
 from infra.clock import parse_moment
 from infra.hashchain import verify
 from infra.ingest import file_records, ingest
-from infra.reads import case_dicts, handovers, history, worklist
+from infra.reads import case_dicts, explain, handovers, history, worklist
 from infra.settings import Settings
 from infra.store import Store
 from infra.tick import tick
@@ -94,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("handovers", parents=[common, reads], help="the handover feed")
 
+    p = commands.add_parser(
+        "timeline", parents=[common, reads], help="a picture of the member's latest case (SVG)"
+    )
+    p.add_argument("cpr", type=_cpr)
+    p.add_argument("--svg", required=True, metavar="FILE", help="where to write it; - for stdout")
+
+    p = commands.add_parser(
+        "explain",
+        parents=[common, reads],
+        help="every derived fact of the member's latest case, its rule and its events",
+    )
+    p.add_argument("cpr", type=_cpr)
+
     p = commands.add_parser("audit", help="tamper evidence of the stored events")
     audit = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     audit.add_parser(
@@ -104,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         "run", parents=[common], help="the service: consumers, projections, publisher, tick"
     )
     p.add_argument("--kafka", help="HOST:PORT of the cluster (default $LEDIGHED_KAFKA_BOOTSTRAP)")
+    p.add_argument("--http", type=int, metavar="PORT", help="also serve the HTTP API on PORT")
+    p.add_argument("--host", default="127.0.0.1", help="the HTTP API's address (127.0.0.1)")
+
+    p = commands.add_parser("serve", parents=[common], help="the HTTP API (README: HTTP API)")
+    p.add_argument("--port", type=int, default=8000, help="default 8000")
+    p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
 
     p = commands.add_parser("tick", parents=[common], help="apply the calendar's rules (R16)")
     p.add_argument("--on", type=_day, help="the day to tick for (default today)")
@@ -179,6 +198,16 @@ def _case_text(case: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _explain_text(explained: dict[str, Any]) -> str:
+    """One line per derived fact: `subject: value (rule) — because [events v2, v5]`."""
+    lines = [f"case {explained['case_id']}  cpr {explained['cpr']}  as of {explained['as_of']}"]
+    for x in explained["explanations"]:
+        value = x["value"] if isinstance(x["value"], str) else json.dumps(x["value"])
+        events = ", ".join(f"v{v}" for v in x["events"])
+        lines.append(f"{x['subject']}: {value} ({x['rule']}) — {x['because']} [events {events}]")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "schema":
@@ -192,7 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.kafka:
             settings = settings.model_copy(update={"kafka_bootstrap": args.kafka})
-        return run_service(settings)
+        return run_service(settings, http=(args.host, args.http) if args.http else None)
+    if args.command == "serve":
+        from infra.serve import serve
+
+        return serve(settings, args.host, args.port)
     if args.command == "demo":
         from infra.demo import run_demo
 
@@ -257,6 +290,26 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
             args.json,
             _table(rows, ["due_by", "overdue", "task", "cpr", "adviser", "case_id"]),
         )
+        return 0
+    if args.command == "explain":
+        explained = explain(store, args.cpr, day, rules, args.known_at)
+        if explained is None:
+            print(f"no case for {args.cpr} as of {day}", file=sys.stderr)
+            return 1
+        _print(explained, args.json, _explain_text(explained))
+        return 0
+    if args.command == "timeline":
+        from infra.timeline import timeline_svg
+
+        svg = timeline_svg(store, args.cpr, day, rules, args.known_at)
+        if svg is None:
+            print(f"no case for {args.cpr} as of {day}", file=sys.stderr)
+            return 1
+        if args.svg == "-":
+            sys.stdout.write(svg)
+        else:
+            Path(args.svg).write_text(svg, encoding="utf-8")
+            print(args.svg)
         return 0
     if args.command == "handovers":
         rows = handovers(store, args.known_at)

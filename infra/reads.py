@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.case import Case
+from domain.explain import EventRecord, explain_case
 from domain.member import Member
 from domain.outbound import CaseObject, HandoverMessage, HistoryItem, WorklistItem, dump
 from domain.params import Settings
@@ -178,3 +179,35 @@ def handovers(store: Store, known_at: datetime | None = None) -> list[dict[str, 
     with store.engine.connect() as conn:
         rows = feed(conn)
     return [feed_message(row.case_id, row.payload, cprs.get(UUID(row.member_id))) for row in rows]
+
+
+def event_records(case_id: UUID, events: list[Any]) -> list[EventRecord]:
+    """A case's stored events as `domain.explain` reads them: as the audit trail shows them."""
+    return [EventRecord.from_history(_event_dict(case_id, e)) for e in events]
+
+
+def explain(
+    store: Store, cpr: str, day: date, settings: Settings, known_at: datetime | None = None
+) -> dict[str, Any] | None:
+    """Every derived fact of the member's latest case opened by `day`, with its rule id and
+    the stored events (by version) it was derived from; with `known_at`, from only what had
+    been recorded by then. None when the member has no such case."""
+    cases = [c for c in store.cases_of(cpr, known_at) if c.facts.opened_on <= day]
+    if not cases:
+        return None
+    case = cases[-1]
+    events = []
+    for event in store.events_of(case.id):
+        if known_at is not None and event.timestamp > known_at:
+            break  # the prefix recorded by then, as `Store.known` replays it
+        events.append(event)
+    view = case_view(case.facts, day, settings)
+    return {
+        "case_id": str(case.id),
+        "cpr": cpr,
+        "as_of": day.isoformat(),
+        "known_at": known_at.isoformat() if known_at else None,
+        "explanations": [
+            x.as_dict() for x in explain_case(event_records(case.id, events), view, settings)
+        ],
+    }
