@@ -14,6 +14,7 @@ from domain.params import Insurance
 MeetingKind = Literal["cv_and_job", "availability_and_job", "joint", "extra_job"]
 MANDATORY_MEETINGS: tuple[MeetingKind, ...] = ("cv_and_job", "availability_and_job", "joint")
 HolidayStatus = Literal["approved", "pending", "rejected"]
+# In precedence order: of two exits on one day, the one listed first wins (R13).
 ExitReason = Literal[
     "education_order",
     "deregistered",

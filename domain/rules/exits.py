@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import get_args
 
 from domain.facts import CaseFacts, Dated, Exit, ExitReason
 from domain.municipalities import is_trial
@@ -11,15 +12,7 @@ from domain.params import Settings
 from domain.rules.hours import threshold_reached_on
 
 # Two exits on one day: the one listed first wins, whatever order the facts arrived in.
-REASON_PRECEDENCE: tuple[ExitReason, ...] = (
-    "education_order",
-    "deregistered",
-    "changed_akasse",
-    "moved_out",
-    "opted_out",
-    "hours_threshold",
-    "programme_ended",
-)
+REASON_PRECEDENCE: tuple[ExitReason, ...] = get_args(ExitReason)
 RULE_OF_REASON: dict[ExitReason, str] = {
     "education_order": "R3",
     "hours_threshold": "R8",
