@@ -1,0 +1,281 @@
+"""The HTTP API (FastAPI): the command line's reads and the contract's messages, by role."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from consumers.records import InboundRecord
+from domain import outbound
+from domain.cpr import normalize_cpr
+from domain.member import Member
+from domain.messages import MESSAGE_TYPES
+from infra import reads
+from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires
+from infra.api_support import (
+    AFTER,
+    CONFLICTS,
+    ERRORS,
+    MESSAGE_BODY,
+    SVG,
+    AsOf,
+    CprPath,
+    Invalid,
+    KnownAt,
+    Metrics,
+    Posted,
+    install_error_handlers,
+    moment,
+    openapi,
+    optional,
+    peek,
+)
+from infra.hashchain import verify
+from infra.ingest import Report, apply_batch
+from infra.settings import Settings
+from infra.store import Store
+
+
+def create_app(
+    settings: Settings,
+    store: Store | None = None,
+    service_status: Callable[[], dict[str, Any]] | None = None,
+) -> FastAPI:
+    """The API over `store` (one of its own on settings.db_url if none); `service_status`
+    gives the running service's live numbers (consumer lag) to /health and /metrics."""
+    tokens = Tokens(load_tokens(settings.api_tokens, settings.api_tokens_file))
+    own_store = store is None
+    db: Store = Store(settings.db_url) if store is None else store
+    rules = settings.rule_settings()
+    writing = threading.Lock()  # posted messages and recorded reads: one at a time
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_store:
+            db.close()
+
+    app = FastAPI(
+        title="ledighed",
+        version="0.1.0",
+        description="The case engine's reads and inbound messages over HTTP (README: HTTP API). "
+        "Bearer tokens from LEDIGHED_API_TOKENS; roles adviser, auditor, jobcenter, system.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    reader = Depends(requires(tokens, "adviser", "auditor"))
+    auditor = Depends(requires(tokens, "auditor"))
+    feed_reader = Depends(requires(tokens, "jobcenter", "auditor"))
+    poster = Depends(requires(tokens, "adviser", "system"))
+
+    def member_of(cpr: str) -> tuple[str, UUID]:
+        try:
+            cpr = normalize_cpr(cpr)
+        except ValueError as error:
+            raise Invalid(str(error), "cpr") from None
+        member_id = db.member_ids([cpr]).get(cpr)
+        if member_id is None:
+            raise HTTPException(404, f"no member {cpr}")
+        return cpr, member_id
+
+    def record_read(who: Principal, member_id: UUID, what: str, **query: Any) -> None:
+        """The read goes into the member's audit trail (no CPR in it: the member is the id)."""
+        shown = " ".join(f"{k}={v}" for k, v in query.items() if v not in (None, False))
+        source = {"message_id": None, "topic": who.source_topic, "partition": None, "offset": None}
+        with writing:
+            for attempt in range(3):
+                member: Member = db.app.repository.get(member_id)
+                member.record_read(
+                    who.name, who.role, f"{what} {shown}".strip(), date.today(), source
+                )
+                try:
+                    db.app.save(member)
+                except CONFLICTS:
+                    if attempt == 2:
+                        raise
+                    continue
+                db.remember([member])  # the batch path's cache must not keep an older copy
+                return
+
+    def no_case(cpr: str, day: date | None) -> HTTPException:
+        return HTTPException(404, f"no case for {cpr} as of {day or date.today()}")
+
+    @app.get(
+        "/cases/{cpr}",
+        tags=["cases"],
+        response_model=None,
+        responses={200: {"model": outbound.CaseObject | list[outbound.CaseObject]}, **ERRORS},
+    )
+    def case(
+        cpr: CprPath,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+        every: Annotated[bool, Query(alias="all", description="every case, oldest first")] = False,
+        who: Principal = reader,
+    ) -> Any:
+        """The member's latest case as of a day (`ledighed case CPR --json`; 404: none yet)."""
+        cpr, member_id = member_of(cpr)
+        cases = reads.case_dicts(db, cpr, as_of or date.today(), rules, moment(known_at))
+        if not cases:
+            raise no_case(cpr, as_of)
+        record_read(who, member_id, "case", as_of=as_of, known_at=known_at, all=every)
+        return JSONResponse(cases if every else cases[-1])
+
+    @app.get(
+        "/cases/{cpr}/history",
+        tags=["cases"],
+        response_model=None,
+        responses={200: {"model": list[outbound.HistoryItem]}, **ERRORS},
+    )
+    def history(
+        cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = auditor
+    ) -> Any:
+        """The member's audit trail, reads included (`ledighed history CPR --json`)."""
+        cpr, member_id = member_of(cpr)
+        rows = reads.history(db, cpr, as_of, moment(known_at))
+        record_read(who, member_id, "history", as_of=as_of, known_at=known_at)
+        return JSONResponse(rows)
+
+    @app.get("/cases/{cpr}/explain", tags=["cases"], response_model=None, responses=ERRORS)
+    def explain(
+        cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = auditor
+    ) -> Any:
+        """Why the case stands as it does on the day (`ledighed explain CPR --json`)."""
+        cpr, member_id = member_of(cpr)
+        explain = optional(reads, "explain")
+        explained = explain(db, cpr, as_of or date.today(), rules, moment(known_at))
+        if explained is None:
+            raise no_case(cpr, as_of)
+        record_read(who, member_id, "explain", as_of=as_of, known_at=known_at)
+        return JSONResponse(explained)
+
+    @app.get(
+        "/cases/{cpr}/timeline.svg",
+        tags=["cases"],
+        response_class=Response,
+        responses={**SVG, **ERRORS},
+    )
+    def timeline(
+        cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = reader
+    ) -> Response:
+        """The case's timeline as an SVG picture."""
+        cpr, member_id = member_of(cpr)
+        timeline_svg = optional(importlib.import_module("infra.timeline"), "timeline_svg")
+        svg = timeline_svg(db, cpr, as_of or date.today(), rules, moment(known_at))
+        if svg is None:
+            raise no_case(cpr, as_of)
+        record_read(who, member_id, "timeline", as_of=as_of, known_at=known_at)
+        return Response(svg, media_type="image/svg+xml")
+
+    @app.get(
+        "/worklist",
+        tags=["worklist"],
+        response_model=None,
+        responses={200: {"model": list[outbound.WorklistItem]}, **ERRORS},
+    )
+    def worklist(
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+        adviser: Annotated[str | None, Query(description="only this adviser's cases")] = None,
+        who: Principal = reader,
+    ) -> Any:
+        """Open tasks on the day, oldest due first (`ledighed worklist --json`)."""
+        day = as_of or date.today()
+        return JSONResponse(reads.worklist(db, day, rules, adviser or None, moment(known_at)))
+
+    @app.get(
+        "/handovers",
+        tags=["handovers"],
+        response_model=None,
+        responses={200: {"model": list[outbound.HandoverMessage]}, **ERRORS},
+    )
+    def handovers(
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+        after: Annotated[int, Query(ge=0, description=AFTER)] = 0,
+        limit: Annotated[int | None, Query(ge=1, le=10_000, description="at most")] = None,
+        who: Principal = feed_reader,
+    ) -> Any:
+        """The handover feed as published, oldest first (`ledighed handovers --json`), a page
+        at a time: `after` counts the messages read already."""
+        rows = reads.handovers(db, moment(known_at))
+        if as_of is not None:
+            rows = [r for r in rows if r["effective_on"] <= as_of.isoformat()]
+        page = rows[after : None if limit is None else after + limit]
+        headers = {"X-Next-After": str(after + len(page)), "X-Feed-Length": str(len(rows))}
+        return JSONResponse(page, headers=headers)
+
+    @app.get("/audit/verify", tags=["audit"], responses=ERRORS)
+    def audit_verify(who: Principal = auditor) -> dict[str, Any]:
+        """Every case's hash chain checked (`ledighed audit verify --json`); breaks listed."""
+        checked, breaks = verify(db.engine, db.events_table)
+        return {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
+
+    @app.post(
+        "/messages",
+        tags=["messages"],
+        response_model=Posted,
+        responses=ERRORS,
+        openapi_extra=MESSAGE_BODY,
+    )
+    async def post_message(request: Request, who: Principal = poster) -> Any:
+        """One inbound message of the contract, applied as the consumers apply it: 200 with
+        the duplicate flag, 422 with the reason and field (kept in the dead letters)."""
+        return await run_in_threadpool(post, await request.body(), who)
+
+    def post(body: bytes, who: Principal) -> Any:
+        kind, channel, message_id = peek(body)
+        if isinstance(kind, str) and kind in MESSAGE_TYPES and not may_post(who, kind, channel):
+            raise HTTPException(403, f"the role {who.role!r} may not post {kind!r} messages")
+        record = InboundRecord(body.decode("utf-8", errors="replace"), who.source_topic, None, None)
+        report = Report()
+        with writing:
+            for attempt in range(3):
+                report = Report()
+                try:
+                    apply_batch(db, rules, [record], report)
+                    break
+                except CONFLICTS:  # another writer saved the member meanwhile: again
+                    if attempt == 2:
+                        raise
+        if report.rejected:
+            rejected = report.rejected[0]
+            keys = ("error", "error_field", "message_id")
+            return JSONResponse({k: rejected[k] for k in keys}, 422)
+        return {"accepted": True, "duplicate": bool(report.duplicates), "message_id": message_id}
+
+    @app.get("/health", tags=["service"])
+    def health() -> Any:
+        """Whether the store answers (503 when it does not); no token needed."""
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            body: dict[str, Any] = {"status": "ok", "db": "ok", "events_stored": db.log_head()}
+        except Exception as error:
+            body = {"status": "error", "db": "error", "error": type(error).__name__}
+            return JSONResponse(body, 503)
+        if service_status is not None:
+            body["service"] = service_status()
+        return body
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Metrics(db, service_status))
+
+    @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
+    def metrics() -> Response:
+        """Prometheus metrics; no token needed."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
+    return app
