@@ -216,16 +216,7 @@ def measure_floor(target: Target, rows: int, seed: int) -> Run:
         for i in range(rows)
     ]
     metadata = MetaData()
-    table = Table(
-        "bench_floor_events",
-        metadata,
-        Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
-        Column("originator_id", Uuid(), nullable=False),
-        Column("originator_version", BigInteger().with_variant(Integer(), "sqlite")),
-        Column("topic", Text(), nullable=False),
-        Column("state", LargeBinary(), nullable=False),
-        Index("bench_floor_index", "originator_id", "originator_version", unique=True),
-    )
+    table = event_shaped_table("bench_floor_events", metadata)
     with target("floor") as url:
         engine = create_engine(url)
         try:
@@ -244,6 +235,20 @@ def measure_floor(target: Target, rows: int, seed: int) -> Run:
 
 def _num(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def event_shaped_table(name: str, metadata: MetaData) -> Table:
+    """Shaped like the event table: autoincrement id, unique (originator_id, version)."""
+    return Table(
+        name,
+        metadata,
+        Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+        Column("originator_id", Uuid(), nullable=False),
+        Column("originator_version", BigInteger().with_variant(Integer(), "sqlite")),
+        Column("topic", Text(), nullable=False),
+        Column("state", LargeBinary(), nullable=False),
+        Index(f"{name}_index", "originator_id", "originator_version", unique=True),
+    )
 
 
 def table(name: str, runs: Sequence[Run], reads: Sequence[Reads]) -> str:

@@ -19,22 +19,22 @@ from typing import Any, cast
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy import (
-    BigInteger,
-    Column,
-    Index,
-    Integer,
-    LargeBinary,
     MetaData,
     Table,
-    Text,
-    Uuid,
     create_engine,
     insert,
 )
 from sqlalchemy.engine import make_url
 
 from consumers.inbound import InboundConsumer
-from infra.bench import DEFAULT_PG_URL, TOPICS, Target, postgres_target, sqlite_target
+from infra.bench import (
+    DEFAULT_PG_URL,
+    TOPICS,
+    Target,
+    event_shaped_table,
+    postgres_target,
+    sqlite_target,
+)
 from infra.broker import LocalBroker, default_topics, ensure_topics
 from infra.demo_data import generate_lines
 from infra.playback import route
@@ -201,17 +201,7 @@ def measure_service(
 
 
 def baseline_table(metadata: MetaData) -> Table:
-    """Shaped like the event table: autoincrement id, unique (originator_id, version)."""
-    return Table(
-        "bench_baseline_events",
-        metadata,
-        Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
-        Column("originator_id", Uuid(), nullable=False),
-        Column("originator_version", BigInteger().with_variant(Integer(), "sqlite")),
-        Column("topic", Text(), nullable=False),
-        Column("state", LargeBinary(), nullable=False),
-        Index("bench_baseline_index", "originator_id", "originator_version", unique=True),
-    )
+    return event_shaped_table("bench_baseline_events", metadata)
 
 
 def measure_baseline(target: Target, bootstrap: str, settings: Settings, total: int) -> Run:
