@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine, delete, insert, select, tuple_
+from sqlalchemy import Engine, select
 
 from domain.case import Case
 from domain.member import Member
 from infra import tables
-from infra.bulk import bulk_insert
+
+if TYPE_CHECKING:
+    from infra.unit_of_work import UnitOfWork
 from projections import tables as projection_tables
 
 
@@ -235,161 +237,9 @@ class Store:
             return {(t, p): n for t, p, n in rows if (t, p) in wanted}
 
     def unit_of_work(self) -> UnitOfWork:
+        from infra.unit_of_work import UnitOfWork  # it imports this module
+
         return UnitOfWork(self)
-
-
-class UnitOfWork:
-    """One batch: aggregates loaded once, and everything the batch accepted or rejected
-    saved together in one transaction (events, registry rows, message ids, dead letters)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._member_ids: dict[str, UUID | None] = {}
-        self._loaded: dict[UUID, Aggregate] = {}
-        self._new: dict[UUID, Aggregate] = {}
-        self._registry_rows: list[dict[str, Any]] = []
-        self._accepted: dict[str, dict[str, Any]] = {}
-        self._dead_letters: list[dict[str, Any]] = []
-        self._previously_accepted: set[str] = set()
-        self._touched: dict[UUID, int] = {}
-
-    def prefetch(self, cprs: Iterable[str], message_ids: Iterable[str]) -> None:
-        """Look up a batch's members and message ids in two queries, not one per message."""
-        cpr_list = list(cprs)
-        found = self.store.member_ids(cpr_list)
-        for cpr in cpr_list:
-            self._member_ids.setdefault(cpr, found.get(cpr))
-        self._previously_accepted |= self.store.processed(message_ids)
-
-    # --- the Book protocol of domain.service ----------------------------------------------
-
-    def member_id(self, cpr: str) -> UUID | None:
-        if cpr not in self._member_ids:
-            self._member_ids[cpr] = self.store.member_ids([cpr]).get(cpr)
-        return self._member_ids[cpr]
-
-    def enrol(self, cpr: str, birth_date: date, member: Member) -> None:
-        self._member_ids[cpr] = member.id
-        self._registry_rows.append(
-            {
-                "member_id": str(member.id),
-                "cpr": cpr,
-                "birth_date": birth_date,
-                "enrolled_at": _now(),
-            }
-        )
-        self.add(member)
-
-    def member(self, member_id: UUID) -> Member:
-        return self._get(member_id)  # type: ignore[return-value]
-
-    def case(self, case_id: UUID) -> Case:
-        return self._get(case_id)  # type: ignore[return-value]
-
-    def add(self, aggregate: Case | Member) -> None:
-        self._new[aggregate.id] = aggregate
-        self._loaded[aggregate.id] = aggregate
-        self._touch(aggregate)
-
-    def _get(self, aggregate_id: UUID) -> Aggregate:
-        aggregate = self._loaded.get(aggregate_id) or self.store.cached(aggregate_id)
-        if aggregate is None:
-            aggregate = self.store.app.repository.get(aggregate_id)
-        if aggregate_id not in self._loaded:
-            self._loaded[aggregate_id] = aggregate
-        self._touch(aggregate)
-        return aggregate
-
-    def _touch(self, aggregate: Aggregate) -> None:
-        self._touched.setdefault(aggregate.id, len(aggregate.pending_events))
-
-    # --- outcomes of one message ---------------------------------------------------------
-
-    def begin_message(self) -> None:
-        self._touched = {}
-
-    def check_unchanged(self) -> None:
-        """A rejected message must have changed nothing: the domain checks before it acts."""
-        for aggregate_id, pending_before in self._touched.items():
-            if len(self._loaded[aggregate_id].pending_events) != pending_before:
-                raise RuntimeError(
-                    f"a rejected message changed aggregate {aggregate_id}: this is a bug, "
-                    "the batch is not saved"
-                )
-
-    def is_duplicate(self, message_id: str) -> bool:
-        return message_id in self._previously_accepted or message_id in self._accepted
-
-    def accept(self, message_id: str, member_id: UUID) -> None:
-        """The message was applied; its source is on each of its events."""
-        self._accepted[message_id] = {
-            "message_id": message_id,
-            "member_id": str(member_id),
-            "recorded_at": _now(),
-        }
-
-    def reject(
-        self,
-        raw: str,
-        error: str,
-        field: str | None,
-        message_id: str | None,
-        source: dict[str, Any],
-        value: bytes | None = None,
-    ) -> None:
-        """Keep a rejected message whole; one from Kafka also goes to `<topic>.dlq`."""
-        from_kafka = source.get("partition") is not None
-        self._dead_letters.append(
-            {
-                "value": value,
-                "dlq_topic": f"{source['topic']}.dlq" if from_kafka else None,
-                "message_id": message_id,
-                "raw": raw,
-                "error": error,
-                "error_field": field,
-                "source": source,
-                "recorded_at": _now(),
-            }
-        )
-
-    def commit(self, offsets: Mapping[tuple[str, int], int] | None = None, group: str = "") -> int:
-        """Save the batch in one transaction, with the consumer group's next offset per
-        partition when it came from Kafka; returns the number of events stored."""
-        aggregates = [a for a in self._loaded.values() if a.pending_events]
-        events = sum(len(a.pending_events) for a in aggregates)
-        with self.store.datastore.transaction(commit=True) as session:
-            connection = session.connection()
-            bulk_insert(connection, tables.members, self._registry_rows)
-            bulk_insert(connection, tables.processed_messages, list(self._accepted.values()))
-            if self._dead_letters:
-                session.execute(insert(tables.dead_letters), self._dead_letters)
-            if offsets:
-                _save_offsets(session, group, offsets)
-            if aggregates:
-                self.store.app.save(*aggregates, session=session)
-        self.store.remember(self._loaded.values())
-        return events
-
-
-def _save_offsets(session: Any, group: str, offsets: Mapping[tuple[str, int], int]) -> None:
-    table = tables.source_offsets
-    session.execute(
-        delete(table).where(
-            table.c.consumer_group == group,
-            tuple_(table.c.topic, table.c.partition).in_(list(offsets)),
-        )
-    )
-    session.execute(
-        insert(table),
-        [
-            {"consumer_group": group, "topic": t, "partition": p, "next_offset": n}
-            for (t, p), n in offsets.items()
-        ],
-    )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
