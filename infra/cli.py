@@ -11,6 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from kafka.errors import KafkaError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from tqdm import tqdm
 
 from domain import outbound
@@ -210,6 +212,31 @@ def _explain_text(explained: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except BrokenPipeError:  # e.g. `ledighed handovers --json | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (OSError, SQLAlchemyError, KafkaError, ValueError, ModuleNotFoundError) as error:
+        # Input a person got wrong (a file, a store URL, a broker address, a setting):
+        # one line, not a traceback. LEDIGHED_DEBUG=1 shows the traceback.
+        if os.environ.get("LEDIGHED_DEBUG") == "1":
+            raise
+        print(f"ledighed {args.command}: {_reason(error)}", file=sys.stderr)
+        return 1
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, ModuleNotFoundError | NoSuchModuleError | ArgumentError):
+        return f"the store URL is not one ledighed can use ({error}); use sqlite:///FILE or postgresql://..."
+    if isinstance(error, SQLAlchemyError):
+        return f"cannot use the store: {str(error).splitlines()[0]}"
+    if isinstance(error, KafkaError):
+        return f"Kafka: {error}"
+    return str(error)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "schema":
         _print(SCHEMAS[args.name](), True, "")
         return 0
@@ -235,13 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             directory=Path(args.dir),
             kafka=not args.no_kafka,
+            db_url=args.db,
         )
+    if args.command == "ingest" and args.file != "-" and not Path(args.file).is_file():
+        raise FileNotFoundError(f"no file {args.file!r} to ingest")
     store = Store(settings.db_url)
     try:
         return _run(args, settings, store)
-    except BrokenPipeError:  # e.g. `ledighed handovers --json | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
     finally:
         store.close()
 

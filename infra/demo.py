@@ -21,23 +21,29 @@ from infra.projections import catch_up
 from infra.publisher import make_producer
 from infra.reads import all_cases, handovers, worklist
 from infra.service import Service
-from infra.settings import DEFAULT_DB_URL, Settings
+from infra.settings import Settings
 from infra.store import Store
 from projections.tables import handover_feed, worklist_cases
 
 DEMO_YEAR = 2021
+DEMO_CHUNK = 100  # messages played before waiting for them to be applied: about a day's
 
 
 def run_demo(
-    settings: Settings, *, members: int, seed: int, directory: Path, kafka: bool = True
+    settings: Settings,
+    *,
+    members: int,
+    seed: int,
+    directory: Path,
+    kafka: bool = True,
+    db_url: str | None = None,
 ) -> int:
     """Generate a year, run it through the service (or `ingest` with kafka=False) and
     summarise; the store is made anew unless --db names one."""
     directory.mkdir(parents=True, exist_ok=True)
     messages_file = directory / "messages.jsonl"
-    db_url = settings.db_url
-    if db_url == DEFAULT_DB_URL:
-        db_file = directory / "ledighed.db"
+    if db_url is None:  # the demo's own store, made anew (LEDIGHED_DB_URL is not used)
+        db_file = directory.resolve() / "ledighed.db"
         for stale in directory.glob("ledighed.db*"):
             stale.unlink()
         db_url = f"sqlite:///{db_file}"
@@ -97,22 +103,20 @@ def _through_the_service(settings: Settings, lines: list[str]) -> Report:
         runner = threading.Thread(target=service.run, name="service", daemon=True)
         runner.start()
         producer = make_producer(bootstrap, client_id="ledighed-demo-upstream")
-        with (
-            tqdm(total=len(lines), desc="sent    ", unit=" msgs", file=sys.stderr) as sent,
-            tqdm(total=len(lines), desc="applied ", unit=" msgs", file=sys.stderr) as applied,
-        ):
-            player = threading.Thread(
-                target=play, args=(lines, settings, producer, sent.update), daemon=True
-            )
-            player.start()
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                time.sleep(0.5)
+        print("the consumer group is joining (a few seconds) ...", file=sys.stderr)
+        with tqdm(total=len(lines), desc="applied", unit=" msgs", file=sys.stderr) as applied:
+            # A day's traffic at a time, as it would come: each topic is read on its own, so
+            # a year sent at once would be read topic by topic, out of the order it happened.
+            for start in range(0, len(lines), DEMO_CHUNK):
+                sent = start + play(lines[start : start + DEMO_CHUNK], settings, producer)
+                deadline = time.monotonic() + 120
+                while service.consumer.applied < sent and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 applied.update(service.consumer.applied - applied.n)
-                applied.set_postfix(_live_view(service), refresh=True)
-                if service.consumer.applied >= len(lines) and _outbox_empty(service):
-                    break
-            player.join()
+                applied.set_postfix(_live_view(service), refresh=False)
+            while not _outbox_empty(service) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            applied.set_postfix(_live_view(service), refresh=True)
         producer.close()
         service.stop()
         runner.join(timeout=60)
@@ -167,23 +171,44 @@ def _summary(store: Store, report: Report, seconds: float, rules: object, db_url
     print(f"cases on {day}:  {counts(statuses)}")
     print(f"exits:     {counts(exits)}")
     print(f"worklist on {day}:  {len(tasks)} open tasks, {sum(overdue.values())} overdue")
-    print(f"           ({counts(overdue)})")
-    print(f"handovers: {len(feed)} published ({counts(feed_types)})")
+    print(f"           (overdue: {counts(overdue)})")
+    handed_over = len({h["case_id"] for h in feed})
+    print(
+        f"handovers: {handed_over} cases handed over, {len(feed)} feed messages "
+        f"({counts(feed_types)})"
+    )
     some = next(
         (h["cpr"] for h in feed if h["type"] == "handover_revised"),
         feed[0]["cpr"] if feed else None,
     )
     print()
-    print("where to look next:")
+    print("where to look next (reads default to today: the demo's year needs --as-of):")
     db = f"--db {db_url}"
-    print(f"  ledighed worklist {db} --as-of {day} --adviser anna")
-    print(f"  ledighed handovers {db} --json")
+    command = _command()
+    print(f"  {command} worklist {db} --as-of {day} --adviser anna")
+    print(f"  {command} handovers {db} --json")
     if some:
-        print(f"  ledighed case {some} {db} --as-of {day}")
-        print(f"  ledighed history {some} {db}")
+        print(f"  {command} case {some} {db} --as-of {day}")
+        print(f"  {command} explain {some} {db} --as-of {day}")
+        print(f"  {command} history {some} {db} --json")
+        print(f"  {command} timeline {some} {db} --as-of {day} --svg case.svg")
     if report.rejected:
         first = report.rejected[0]
-        print(f"  dead letters, e.g. {first['message_id']}: {first['error']}")
+        print(
+            f"dead letters: {len(report.rejected)}, e.g. {first['message_id']}: "
+            f"{first['error'][:120]}"
+        )
+
+
+def _command() -> str:
+    """How to call this program again from here: the virtualenv's script, by its path."""
+    script = Path(sys.argv[0])
+    if script.name != "ledighed":
+        return "ledighed"
+    try:
+        return str(script.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(script.resolve())
 
 
 def _task_kind(task: str) -> str:
