@@ -273,6 +273,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
+    """No case to show: say why (no such member, or none yet by the clocks); exit 1."""
+    if not store.member_ids([args.cpr]):
+        reason = f"no case for {args.cpr}: no member with this CPR in this store"
+    else:
+        known = f", known at {args.known_at.isoformat()}" if args.known_at else ""
+        reason = f"no case for {args.cpr} as of {day}{known}"
+    print(reason, file=sys.stderr)
+    if getattr(args, "json", False):
+        print("null")  # still one JSON document on stdout
+    return 1
+
+
 def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     rules = settings.rule_settings()
     day: date = getattr(args, "as_of", None) or date.today()
@@ -296,8 +309,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     if args.command == "case":
         cases = case_dicts(store, args.cpr, day, rules, args.known_at)
         if not cases:
-            print(f"no case for {args.cpr} as of {day}", file=sys.stderr)
-            return 1
+            return _no_case(store, args, day)
         payload: Any = cases if args.all else cases[-1]
         text = "\n\n".join(_case_text(c) for c in (cases if args.all else cases[-1:]))
         _print(payload, args.json, text)
@@ -321,8 +333,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     if args.command == "explain":
         explained = explain(store, args.cpr, day, rules, args.known_at)
         if explained is None:
-            print(f"no case for {args.cpr} as of {day}", file=sys.stderr)
-            return 1
+            return _no_case(store, args, day)
         _print(explained, args.json, _explain_text(explained))
         return 0
     if args.command == "timeline":
@@ -330,8 +341,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
 
         svg = timeline_svg(store, args.cpr, day, rules, args.known_at)
         if svg is None:
-            print(f"no case for {args.cpr} as of {day}", file=sys.stderr)
-            return 1
+            return _no_case(store, args, day)
         if args.svg == "-":
             sys.stdout.write(svg)
         else:

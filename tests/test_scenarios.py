@@ -80,7 +80,7 @@ def test_01_normal_full_time_case_ends_on_hours_threshold_R8(cli: Ledighed) -> N
 
     # The day before S: the case has not opened yet.
     code, out, err = cli.raw("case", cpr, "--as-of", "2021-02-28", "--json")
-    assert (code, out) == (1, "")
+    assert (code, out) == (1, "null\n")  # still one JSON document
     assert "no case" in err
 
     # 2021-03-05: cv_and_job is due (window 03-01..03-15) and not held yet. March's hours
