@@ -165,25 +165,33 @@ def _print(payload: Any, as_json: bool, text: str) -> None:
         print(text)
 
 
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     if not rows:
         return "(none)"
-    widths = [max(len(c), *(len(str(r.get(c))) for r in rows)) for c in columns]
+    widths = [max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += [
-        "  ".join(str(r.get(c)).ljust(w) for c, w in zip(columns, widths, strict=True))
+        "  ".join(_cell(r.get(c)).ljust(w) for c, w in zip(columns, widths, strict=True))
         for r in rows
     ]
     return "\n".join(lines)
 
 
 def _case_text(case: dict[str, Any]) -> str:
+    def dated(value: dict[str, Any] | None, *keys: str) -> str:
+        return " ".join(str(value[k]) for k in keys) if value else "-"
+
     lines = [
-        f"case {case['case_id']}  cpr {case['cpr']}  status {case['status']}",
-        f"started {case['started_on']}  {case['insurance']}"
-        f"  municipality {case['municipality_code']}  adviser {case['adviser']}",
-        f"hours paid {case['hours_paid']}  expected end {case['expected_end']}"
-        f"  exit {case['exit']}",
+        f"case {case['case_id']}  cpr {case['cpr'] or '-'}  status {case['status']}",
+        f"started {case['started_on'] or '-'}  {case['insurance'] or '-'}"
+        f"  municipality {case['municipality_code']}  adviser {case['adviser'] or '-'}",
+        f"hours paid {case['hours_paid']}"
+        f"  expected end {dated(case['expected_end'], 'on', 'rule')}"
+        f"  exit {dated(case['exit'], 'reason', 'on', 'rule')}",
     ]
     if case["outside_reason"]:
         lines.append(f"outside the trial: {case['outside_reason']}")
@@ -196,7 +204,10 @@ def _case_text(case: dict[str, Any]) -> str:
             _table(case["holidays"], ["request_id", "first_day", "last_day", "status", "reason"])
         )
     if case["less_intensive"]:
-        lines.append(f"less intensive: {case['less_intensive']}")
+        li = case["less_intensive"]
+        lines.append(
+            f"less intensive: {li['status']} until {li['until']} ({li['reason'] or 'R18'})"
+        )
     return "\n".join(lines)
 
 
