@@ -43,6 +43,12 @@ def _moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -64,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--json", action="store_true", help="one JSON document on stdout")
     reads = argparse.ArgumentParser(add_help=False)
-    reads.add_argument("--as-of", type=_day, help="the day to judge the state on (default today)")
+    reads.add_argument(
+        "--as-of", type=_day, help="YYYY-MM-DD: the day to judge the state on (default today)"
+    )
     reads.add_argument(
         "--known-at",
         type=_moment,
@@ -76,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ledighed", description="Case engine of the a-kasse contact-course trial."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_parser = commands.add_parser
+
+    def described(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A subcommand whose --help opens with the line the command list shows."""
+        return add_parser(name, description=kwargs.get("help"), **kwargs)
+
+    commands.add_parser = described  # type: ignore[method-assign]
 
     p = commands.add_parser("ingest", parents=[common], help="apply a JSON-lines file of messages")
     p.add_argument("file", help="JSON-lines file, or - for standard input")
@@ -83,11 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = commands.add_parser("case", parents=[common, reads], help="the member's latest case")
-    p.add_argument("cpr", type=_cpr)
+    p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
     p.add_argument("--all", action="store_true", help="every case of the member, oldest first")
 
     p = commands.add_parser("history", parents=[common, reads], help="the member's audit trail")
-    p.add_argument("cpr", type=_cpr)
+    p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
 
     p = commands.add_parser(
         "worklist", parents=[common, reads], help="open tasks, oldest due first"
@@ -99,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "timeline", parents=[common, reads], help="a picture of the member's latest case (SVG)"
     )
-    p.add_argument("cpr", type=_cpr)
+    p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
     p.add_argument("--svg", required=True, metavar="FILE", help="where to write it; - for stdout")
 
     p = commands.add_parser(
@@ -107,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common, reads],
         help="every derived fact of the member's latest case, its rule and its events",
     )
-    p.add_argument("cpr", type=_cpr)
+    p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
 
     p = commands.add_parser("audit", help="tamper evidence of the stored events")
     audit = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
@@ -143,13 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "erase", parents=[common], help="erase a member's CPR and birth date from the registry"
     )
-    p.add_argument("cpr", type=_cpr)
+    p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
 
     p = commands.add_parser(
-        "demo", parents=[common], help="generate a year of messages and ingest it"
+        "demo", parents=[common], help="generate a year of messages and run it through the service"
     )
-    p.add_argument("--members", type=int, default=3000)
-    p.add_argument("--seed", type=int, default=2021)
+    p.add_argument(
+        "--members", type=_positive, default=3000, help="how many members (default 3000)"
+    )
+    p.add_argument("--seed", type=int, default=2021, help="the generator's seed (default 2021)")
     p.add_argument("--dir", default="demo", help="where the demo's files go (default ./demo)")
     p.add_argument(
         "--no-kafka", action="store_true", help="ingest the file instead of running the service"
