@@ -12,6 +12,7 @@ from domain.params import Settings
 from domain.rules import hours, less_intensive
 from domain.rules.bookings import standing_bookings
 from domain.rules.exits import earliest_exit
+from domain.rules.handover import municipality_on
 from domain.rules.meetings import Window, extra_meetings, held_state, mandatory_window
 from domain.rules.sickness import bookings_to_rebook
 
@@ -67,17 +68,10 @@ class CaseView:
         """The contract's case object."""
         registration = self.facts.registration
         notice = self.facts.notice
-        municipality = (
-            registration.municipality_code
-            if registration
-            else notice.municipality_code
-            if notice
-            else None
-        )
-        if registration is not None and self.facts.moves:
-            from domain.rules.handover import municipality_on
-
-            municipality = municipality_on(self.facts, self.as_of)
+        if registration is not None:  # R9: the registration's, or the latest move by then
+            municipality: int | None = municipality_on(self.facts, self.as_of)
+        else:
+            municipality = notice.municipality_code if notice else None
         li = self.facts.less_intensive[-1] if self.facts.less_intensive else None
         return {
             "case_id": case_id,
@@ -98,7 +92,7 @@ class CaseView:
             ),
             "outside_reason": registration.outside_reason if registration else None,
             "meetings": [m.as_dict() for m in self.meetings],
-            "holidays": [h for h in holiday_dicts(self.facts)],
+            "holidays": holiday_dicts(self.facts),
             "less_intensive": (
                 {
                     "status": li.status,
