@@ -48,6 +48,13 @@ class Case(Aggregate):
     message it came from); the library adds the version and when it was recorded.
     """
 
+    class Event(Aggregate.Event):
+        """Every stored event of a case. `class_version` is the version of an event's fields:
+        a change of them raises it on that event's class, with a static upcaster
+        `upcast_vN_vN+1(state)` beside it, so that stored events load as the new class."""
+
+        class_version = 1
+
     @event("Opened")
     def __init__(self, member_id: UUID, effective_on: date, source: Source) -> None:
         self.member_id = member_id

@@ -18,6 +18,13 @@ class Member(Aggregate):
     while no case of the member covered their day ("kept in the member's record").
     """
 
+    class Event(Aggregate.Event):
+        """Every stored event of a member. `class_version` is the version of an event's fields:
+        a change of them raises it on that event's class, with a static upcaster
+        `upcast_vN_vN+1(state)` beside it, so that stored events load as the new class."""
+
+        class_version = 1
+
     @event("Enrolled")
     def __init__(self, effective_on: date, source: Source) -> None:
         self.case_ids: list[UUID] = []

@@ -8,23 +8,25 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from kafka.errors import KafkaError
+from sqlalchemy import create_engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from tqdm import tqdm
 
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
-from infra import projections
+from infra import migrations, projections
 from infra.clock import parse_moment
 from infra.hashchain import verify
 from infra.ingest import file_records, ingest
 from infra.reads import case_dicts, explain, handovers, history, worklist
 from infra.settings import Settings
-from infra.store import Store
+from infra.store import Store, sqlalchemy_url
 from infra.tick import tick
 
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -63,6 +65,7 @@ def _cpr(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+@cache  # built once: tests and tools call main() many times in one process
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -151,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("name", nargs="?", choices=projections.NAMES, help="default: all of them")
     actions.add_parser("status", parents=[common], help="each read model's position in the log")
+
+    p = commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="bring a store written by an earlier release up to this release's schema",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="only say where the store stands; exit 1 if behind"
+    )
 
     p = commands.add_parser("schema", help="the JSON Schema of a message of the contract")
     p.add_argument("name", nargs="?", default="inbound", choices=sorted(SCHEMAS))
@@ -245,7 +257,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `ledighed handovers --json | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (OSError, SQLAlchemyError, KafkaError, ValueError, ModuleNotFoundError) as error:
+    except (
+        OSError,
+        SQLAlchemyError,
+        KafkaError,
+        ValueError,
+        ModuleNotFoundError,
+        migrations.StoreNotMigrated,
+    ) as error:
         # Input a person got wrong (a file, a store URL, a broker address, a setting):
         # one line, not a traceback. LEDIGHED_DEBUG=1 shows the traceback.
         if os.environ.get("LEDIGHED_DEBUG") == "1":
@@ -292,6 +311,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             kafka=not args.no_kafka,
             db_url=args.db,
         )
+    if args.command == "migrate":
+        return _migrate(settings.db_url, args.check, args.json)
     if args.command == "ingest" and args.file != "-" and not Path(args.file).is_file():
         raise FileNotFoundError(f"no file {args.file!r} to ingest")
     store = Store(settings.db_url)
@@ -299,6 +320,40 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args, settings, store)
     finally:
         store.close()
+
+
+def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
+    """`ledighed migrate`: apply the migrations the store lacks, then bring the read models
+    up to the log (a migration that changes one drops it; it is rebuilt here)."""
+    engine = create_engine(sqlalchemy_url(db_url))
+    try:
+        found = migrations.state(engine)
+        if check_only:
+            report = {"current": found.current, "head": found.head, "at_head": found.at_head}
+            where = found.current or "none (before migrations)"
+            _print(report, as_json, f"schema {where}, this release's {found.head}")
+            return 0 if found.at_head else 1
+        if not found.known:
+            raise migrations.StoreNotMigrated(
+                f"the store is at schema {found.current}, which this release does not know "
+                "(written by a newer release?): use that release"
+            )
+        before, after = migrations.upgrade(engine)
+    finally:
+        engine.dispose()
+    store = Store(db_url)
+    try:
+        total = store.log_head()
+        with tqdm(
+            total=total, desc="read models", unit=" events", file=sys.stderr, disable=as_json
+        ) as bar:
+            projections.catch_up(store, progress=lambda at: bar.update(max(0, at - bar.n)))
+            bar.update(max(0, total - bar.n))
+    finally:
+        store.close()
+    report = {"from": before, "to": after}
+    _print(report, as_json, f"migrated from {before or 'none (before migrations)'} to {after}")
+    return 0
 
 
 def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:

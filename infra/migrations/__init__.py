@@ -1,0 +1,121 @@
+"""The store's schema: the project's tables made and changed by Alembic migrations only.
+
+`ledighed migrate` applies them; every other command checks at start that the store is
+at this release's head and refuses, in one line, a store that is behind or ahead. A new,
+empty store is migrated to the head when first opened. The event table
+itself belongs to the eventsourcing library's recorder, which creates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, inspect, text
+
+VERSION_TABLE = "ledighed_schema_version"
+# A table every store since the first release has; without it and without a version the
+# store is new.
+FIRST_RELEASE_TABLE = "ledighed_members"
+# PostgreSQL: one migrator at a time (two services starting on a new database).
+ADVISORY_LOCK = 0x1ED16ED
+
+
+class StoreNotMigrated(Exception):
+    """The store's schema is not the one this release works with: one line says what to do."""
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a store's schema stands against this release's migrations."""
+
+    current: str | None  # None: no version recorded
+    head: str
+    new: bool  # an empty store: no project tables at all
+
+    @property
+    def at_head(self) -> bool:
+        return self.current == self.head
+
+    @property
+    def known(self) -> bool:
+        """Written by this release or an earlier one (not by a newer one)."""
+        if self.current is None:
+            return True
+        try:
+            return _scripts().get_revision(self.current) is not None
+        except CommandError:
+            return False
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent))
+    config.attributes["connection"] = connection
+    return config
+
+
+@cache  # the migrations of this release do not change while it runs
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+def head() -> str:
+    """This release's schema revision."""
+    revision = _scripts().get_current_head()
+    assert revision is not None
+    return revision
+
+
+def state(engine: Engine) -> SchemaState:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        current = context.get_current_revision()
+        new = current is None and not inspect(conn).has_table(FIRST_RELEASE_TABLE)
+    return SchemaState(current=current, head=head(), new=new)
+
+
+def upgrade(engine: Engine, say: Callable[[str], None] = lambda _: None) -> tuple[str | None, str]:
+    """Apply every migration the store lacks, each in its own transaction (a kill leaves the
+    store at the last one applied, and `migrate` goes on from there); (from, to)."""
+    before = state(engine).current
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK})
+            conn.commit()
+        try:
+            config = _config(conn)
+            config.attributes["say"] = say
+            command.upgrade(config, "head")
+        finally:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK})
+                conn.commit()
+    return before, head()
+
+
+def check(engine: Engine, url: str) -> None:
+    """Refuse a store whose schema is not this release's; make a new one at the head."""
+    found = state(engine)
+    if found.at_head:
+        return
+    if found.new:
+        upgrade(engine)
+        return
+    if not found.known:
+        raise StoreNotMigrated(
+            f"the store {url} is at schema {found.current}, which this release does not know "
+            f"(written by a newer release?); this release works with {found.head}"
+        )
+    where = found.current or "none (written before migrations existed)"
+    raise StoreNotMigrated(
+        f"the store {url} is behind this release (schema {where}, needs {found.head}): "
+        f"back it up, then run `ledighed migrate --db {url}`"
+    )
