@@ -315,7 +315,9 @@ class Case(Aggregate):
         request = next((r for r in self.facts.holiday_requests if r.request_id == request_id), None)
         if request is None:
             raise Rejected(
-                f"R14: no holiday request {request_id!r} in the member's case", "request_id"
+                f"R14: no holiday request {request_id!r} in the member's case",
+                "request_id",
+                waits_for=f"holiday request {request_id!r}",
             )
         if (
             any(d.request_id == request_id for d in self.facts.holiday_decisions)
@@ -413,7 +415,10 @@ class Case(Aggregate):
     def _check_started(self, what: str, day: date, field: str) -> None:
         """The case has started (S is known) and `day` is not before S."""
         if self.registration is None:
-            raise Rejected(f"{what}: the member's case is in its notice period and has not started")
+            raise Rejected(
+                f"{what}: the member's case is in its notice period and has not started",
+                waits_for="the member's registration",
+            )
         if day < self.registration.registered_on:
             raise Rejected(f"{what} on {day}, before the case started on {self.facts.start}", field)
 

@@ -27,6 +27,11 @@ DECISION_INPUTS = (
 )
 
 
+# What a parked message may wait for besides the registration: a holiday decision waits
+# for its request (R14).
+UNPARKS = (m.HolidayRequested,)
+
+
 class Book(Protocol):
     """What the service needs of a store within one unit of work (a batch)."""
 
@@ -68,9 +73,18 @@ class CaseService:
             if case is None:
                 member.keep(_without_cpr(message), message.effective_on, source)
                 return
-            _apply(case, message, source)
+            try:
+                _apply(case, message, source)
+            except Rejected as refusal:
+                if refusal.waits_for is None:
+                    raise
+                # Parked: what it waits for may come later on another topic.
+                member.keep(_without_cpr(message), message.effective_on, source)
+                return
             if isinstance(message, DECISION_INPUTS):
                 case.settle(self.settings, source)
+            if isinstance(message, UNPARKS):
+                self._take_over_kept(member, case, message, source)
 
     def end_programme(self, case: Case, on: date, source: Source) -> bool:
         """R16: on or after 2023-12-31, a case still in the trial exits with programme_ended."""
@@ -161,20 +175,24 @@ class CaseService:
             adviser=message.adviser,
             source=source,
         )
-        self._take_over_kept(member, case, message.cpr, source)
+        self._take_over_kept(member, case, message, source)
         case.settle(self.settings, source)
 
-    def _take_over_kept(self, member: Member, case: Case, cpr: str, source: Source) -> None:
-        """Messages kept because they arrived before the registration (another topic may
-        be read ahead of the members topic) apply now if they fall in the case: dated on
-        or after S, hours for S's month on (R8). Each is checked as if it arrived now;
-        one the rules refuse stays kept in the member's record, as it arrived."""
-        assert case.registration is not None
+    def _take_over_kept(
+        self, member: Member, case: Case, trigger: m.InboundMessage, source: Source
+    ) -> None:
+        """Messages kept because they arrived before what they need (another topic may be
+        read ahead: the registration, a holiday request) apply now if they fall in the
+        case: dated on or after S, hours for S's month on (R8), in effective-date order.
+        Each is checked as if it arrived now; one the rules refuse stays kept in the
+        member's record, as it arrived."""
+        if case.registration is None:
+            return
         taken: list[str] = []
-        for kept in member.kept:
-            if kept["applied_to"] is not None:
-                continue
-            message = m.parse_message({**kept["message"], "cpr": cpr})
+        waiting = [kept for kept in member.kept if kept["applied_to"] is None]
+        decided = False
+        for kept in sorted(waiting, key=lambda kept: kept["effective_on"]):
+            message = m.parse_message({**kept["message"], "cpr": trigger.cpr})
             if isinstance(message, m.HoursPaid):
                 in_case = message.month >= first_of_month(case.registration.registered_on)
             else:
@@ -185,9 +203,12 @@ class CaseService:
                 _apply(case, message, kept["source"])
             except Rejected:
                 continue
+            decided |= isinstance(message, DECISION_INPUTS)
             taken.append(kept["source"]["message_id"])
         if taken:
-            member.mark_applied(taken, case.id, case.registration.registered_on, source)
+            member.mark_applied(taken, case.id, trigger.effective_on, source)
+            if decided:
+                case.settle(self.settings, source)
 
 
 def _without_cpr(message: m.InboundMessage) -> dict[str, Any]:

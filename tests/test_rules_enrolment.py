@@ -196,12 +196,20 @@ def test_r2_r1_registration_after_notice_from_a_non_trial_municipality_is_outsid
     assert view.as_dict("c", None)["outside_reason"] == "municipality"
 
 
-def test_r2_notice_period_takes_no_booking_or_meeting() -> None:
-    # R2/R7: in the notice period (signed up 2021-02-01) there is no S: no booking
+def test_r2_notice_period_takes_no_booking_but_parks_it_until_the_registration() -> None:
+    # R2/R7: in the notice period (signed up 2021-02-01) there is no S, so no booking yet.
+    # A booking for 2021-03-05 read before the registration (another topic read ahead) is
+    # parked on the member; the registration with S = 2021-03-01 applies it. One for
+    # 2021-02-10, before S, stays kept in the member's record and never applies.
     desk = Desk()
     _notice(desk)
-    with pytest.raises(Rejected):
-        desk.send(meeting_booked("cv_and_job", "2021-02-10"))
+    desk.send(meeting_booked("cv_and_job", "2021-03-05"))
+    desk.send(meeting_booked("cv_and_job", "2021-02-10"))
+    assert desk.case().facts.bookings == ()
+    desk.send(unemployed("2021-03-01", 751))
+    assert [b.on.isoformat() for b in desk.case().facts.bookings] == ["2021-03-05"]
+    applied = [k["applied_to"] is not None for k in desk.member().kept]
+    assert applied == [True, False]
 
 
 def test_r2_registration_before_the_sign_up_is_refused() -> None:

@@ -204,11 +204,22 @@ def test_r14_the_decision_is_made_on_arrival_and_never_redecided() -> None:
         assert holidays(desk, day) == [("h1", "approved", None)]
 
 
-def test_r14_unknown_or_repeated_request_ids_are_refused() -> None:
+def test_r14_a_decision_before_its_request_is_parked_and_applied_when_the_request_comes() -> None:
+    # R14 (order across topics): the adviser's approval of h1 on 2021-03-11 is read before
+    # jobnet's phone request of 2021-03-10 for 2021-03-15..16 -> parked on the member, then
+    # applied when the request arrives: approved, as if they had come in order
     desk = started()
-    with pytest.raises(Rejected) as refused:
-        decided(desk, "nope", True)
-    assert refused.value.field == "request_id"
+    decided(desk, "h1", True, on="2021-03-11")
+    assert holidays(desk, "2021-03-11") == []
+    assert [k["applied_to"] for k in desk.member().kept] == [None]
+    desk.send(holiday_requested("h1", "2021-03-10", "2021-03-15", "2021-03-16", "phone"))
+    assert holidays(desk, "2021-03-11") == [("h1", "approved", None)]
+    assert holidays(desk, "2021-03-10") == [("h1", "pending", "short_notice")]
+    assert [k["applied_to"] for k in desk.member().kept] == [desk.case().id]
+
+
+def test_r14_repeated_request_ids_are_refused() -> None:
+    desk = started()
     desk.send(holiday_requested("h1", "2021-03-01", "2021-03-15", "2021-03-19", "jobnet"))
     with pytest.raises(Rejected, match="already received"):
         desk.send(holiday_requested("h1", "2021-03-02", "2021-03-22", "2021-03-26", "jobnet"))
@@ -389,9 +400,12 @@ def test_r7_booking_before_s_is_refused() -> None:
             municipality_code=751,
         )
     )
-    with pytest.raises(Rejected):  # in the notice period there is nothing to book
-        desk.send(meeting_booked("cv_and_job", "2021-02-20"))
+    # in the notice period there is nothing to book yet: parked until the registration,
+    # which then refuses it (before S) and leaves it kept in the member's record
+    desk.send(meeting_booked("cv_and_job", "2021-02-20"))
     desk.send(unemployed(S))
+    assert desk.case().facts.bookings == ()
+    assert [k["applied_to"] for k in desk.member().kept] == [None]
     with pytest.raises(Rejected, match="R7") as refused:
         desk.send(meeting_booked("cv_and_job", "2021-02-20"))
     assert refused.value.field == "on"
