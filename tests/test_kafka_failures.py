@@ -495,21 +495,14 @@ def test_a_valid_record_that_breaks_a_rule_goes_to_the_dlq_and_later_records_app
     settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/dlq.db"})
     cpr = cpr_of(7)
     # Valid JSON, each breaking a rule: a month above 160.33 hours (R8, refused as it is read),
-    # March's total passing 160.33 (R8, refused by the case) and a decision on a holiday that
-    # was never requested (R14). A booking before S would not do: with no case open on its
-    # day it is kept in the member's record (CONTRACT.md).
+    # March's total passing 160.33 (R8, refused by the case) and a meeting reported held
+    # twice (R4). A booking before S would not do: with no case open on its day it is kept
+    # in the member's record (CONTRACT.md); nor would a holiday decision before its request:
+    # it is parked until the request arrives.
     breaking = [
         hours("r-2", "2021-03", 160.34, cpr),
         hours("r-4", "2021-03", 0.01, cpr),
-        message(
-            "r",
-            7,
-            "dec",
-            "holiday_decided",
-            request_id="h-9",
-            decided_on="2021-03-20",
-            approved=True,
-        ),
+        message("r", 7, "again", "meeting_held", kind="cv_and_job", held_on="2021-03-12"),
     ]
     good = [
         registration("r-1", cpr),
@@ -518,20 +511,24 @@ def test_a_valid_record_that_breaks_a_rule_goes_to_the_dlq_and_later_records_app
         hours("r-5", "2021-04", 150, cpr),
     ]
     topic = settings.topic_payments  # any type on any topic: one partition, in this order
-    produce(settings, topic, [good[0], breaking[0], good[1], breaking[1], breaking[2], *good[2:]])
+    produce(
+        settings,
+        topic,
+        [good[0], breaking[0], good[1], breaking[1], good[2], breaking[2], good[3]],
+    )
     service = services.start(settings)
     dead = read_topic(settings, f"{topic}.dlq", 3)
     wait_for(lambda: service.sink.totals.accepted == 4, what="the four good records")
 
     assert [json.loads(d.value) for d in dead] == breaking  # unchanged, in order
     headers = [dict(d.headers) for d in dead]
-    assert [h["error_field"] for h in headers] == [b"hours", b"hours", b"request_id"]
+    assert [h["error_field"] for h in headers] == [b"hours", b"hours", b"kind"]
     assert b"more than 160.33 hours" in headers[0]["error"]
     assert headers[1]["error"].startswith(b"R8: hours for 2021-03 would total 160.34")
-    assert headers[2]["error"].startswith(b"R14: no holiday request 'h-9'")
+    assert headers[2]["error"].startswith(b"R4: cv_and_job was already held on 2021-03-10")
     assert {h["source_topic"] for h in headers} == {topic.encode()}
     assert len({h["source_partition"] for h in headers}) == 1
-    assert [int(h["source_offset"]) for h in headers] == [1, 3, 4]
+    assert [int(h["source_offset"]) for h in headers] == [1, 3, 5]
     # The records after the refused ones, on the same partition, were applied.
     (case,) = case_dicts(service.store, cpr, AS_OF, settings.rule_settings())
     assert case["hours_paid"] == 310.33
