@@ -8,6 +8,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
@@ -29,6 +31,7 @@ from eventsourcing.utils import Environment, clear_topic_cache
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyTrackingRecorder
 from sqlalchemy import inspect
 
+from infra.hashchain import verify
 from infra.persistence import (
     BatchAggregateRecorder,
     BatchApplicationRecorder,
@@ -316,6 +319,24 @@ class TestExampleApplicationPostgres(
     OnPostgres, ApplicationsOnTheStore, ExampleApplicationTestCase
 ):
     expected_factory_topic = "infra.persistence:Factory"
+
+
+def test_an_application_on_the_factory_alone_keeps_a_verifiable_hash_chain(db_url: str) -> None:
+    """Nothing created beforehand (no Store): the recorder creates the hash table it writes."""
+    app = Application[UUID](
+        env={"PERSISTENCE_MODULE": MODULE, "SQLALCHEMY_URL": db_url, "CREATE_TABLE": "y"}
+    )
+    try:
+        first, second = Aggregate(), Aggregate()
+        second.trigger_event(Aggregate.Event)
+        recordings = app.save(first, second)
+        assert [r.notification.id for r in recordings] == [1, 2, 3]
+        recorder: Any = app.recorder
+        engine = recorder.datastore.engine
+        assert verify(engine, recorder.events_record_cls.__table__) == (3, [])
+    finally:
+        app.close()
+        app.recorder.datastore.engine.dispose()  # type: ignore[attr-defined]
 
 
 def _event(version: int, originator: UUID) -> StoredEvent:
