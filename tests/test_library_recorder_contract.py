@@ -42,6 +42,12 @@ from infra.tables import event_hashes
 
 MODULE = "infra.persistence"
 
+# The library's factory test defines its tracking record class again for a second tracking
+# recorder; SQLAlchemy says so, harmlessly.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:This declarative base already contains a class:sqlalchemy.exc.SAWarning"
+)
+
 
 # --- the two stores -----------------------------------------------------------------------
 
