@@ -26,8 +26,8 @@ class BatchInsert:
     a batch's events go in together (COPY on PostgreSQL, one executemany on SQLite) with
     their hash chain (infra/hashchain.py), and the notification ids come back in order.
 
-    The library adds one ORM object per event and flushes them one statement at a time,
-    because it wants each notification id back; here the ids are known without that:
+    The library adds one ORM object per event and flushes them with RETURNING, because it
+    wants each notification id back; here the ids are known without that:
     reserved from the sequence under the table lock on PostgreSQL, read back under the
     write lock on SQLite. A duplicate version raises the library's IntegrityError
     (infra/bulk.py), on every store and on the hash table's insert too.
@@ -52,8 +52,8 @@ class BatchInsert:
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int]:
         if not self._has_autoincrementing_ids:
-            # Snapshots (no notification ids): derived state the library may write again
-            # for a version, outside the chain, which covers the events only.
+            # Snapshots (no notification ids): derived state, outside the chain, which
+            # covers the events only (a snapshot's hash would take its event's key).
             super()._insert_stored_events(session, stored_events, **kwargs)  # type: ignore[misc]
             return []
         if not stored_events:
