@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from eventsourcing.persistence import IntegrityError
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
@@ -16,6 +17,9 @@ from kafka.structs import OffsetAndMetadata
 from consumers.records import InboundRecord
 
 log = logging.getLogger("ledighed.consumer")
+
+CONFLICT_RETRIES = 3
+"""Version conflicts in a row retried at once, before they wait like any other failure."""
 
 
 class Sink(Protocol):
@@ -116,7 +120,10 @@ class InboundConsumer:
         return len(records)
 
     def _with_retries(self, action: Callable[[], Any]) -> Any:
-        """Retry a failure of the store with back-off; never skip the batch."""
+        """Retry a failure of the store with back-off; never skip the batch. A version
+        conflict (another instance saved one of the batch's aggregates; the sink dropped its
+        cached aggregates) is retried at once, a few times, before it waits too."""
+        conflicts = 0
         while True:
             try:
                 result = action()
@@ -125,6 +132,13 @@ class InboundConsumer:
             except Exception as error:  # the database or the network, not the batch's content
                 if self.should_stop():
                     return _GAVE_UP
+                if isinstance(error, IntegrityError) and conflicts < CONFLICT_RETRIES:
+                    conflicts += 1
+                    log.info(
+                        "version conflict, batch applied again from the store",
+                        extra={"error": f"{type(error).__name__}: {error}"[:500]},
+                    )
+                    continue
                 delay = self.backoff.wait()
                 log.warning(
                     "batch failed, retrying",

@@ -24,8 +24,9 @@ from infra.clock import parse_moment
 from infra.store import Store
 from projections.tables import handover_published
 
-CONFLICTS = (persistence.IntegrityError, sqlalchemy.exc.IntegrityError)
-"""Another writer saved the same aggregate or message id meanwhile: try again."""
+CONFLICTS = (persistence.IntegrityError,)
+"""Another writer saved the same aggregate or message id meanwhile: try again. One class on
+every store and insert path (the recorder and infra/bulk.py map the drivers' errors to it)."""
 
 DB_DOWN = (
     persistence.OperationalError,

@@ -1,4 +1,5 @@
-"""Ingest throughput on SQLite and PostgreSQL: batched, one save() per message, a raw floor."""
+"""Ingest throughput on SQLite and PostgreSQL: batched, one save() per message, a raw floor,
+and what returning the notification ids costs the event store's insert."""
 
 from __future__ import annotations
 
@@ -16,9 +17,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.utils import Environment
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Index,
     Integer,
     LargeBinary,
@@ -33,12 +38,16 @@ from sqlalchemy.engine import URL, make_url
 from tqdm import tqdm
 
 from domain.params import Settings
+from infra.bulk import bulk_insert
 from infra.demo_data import generate_lines
 from infra.ingest import Report, file_records, ingest
+from infra.persistence import BatchApplicationRecorder, Factory
 from infra.store import Store
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH_SIZE = 2000
+IDS_BATCH = 4600  # events a transaction in the ids measurement: a 2,000-message batch's
+IDS_REPEATS = 5
 READ_SAMPLE = 200
 AIM = 10.0
 TOPICS = (  # event topics as the store writes them (~30 characters)
@@ -230,6 +239,83 @@ def measure_floor(target: Target, rows: int, seed: int) -> Run:
     return Run("raw floor (Core executemany)", None, rows, seconds)
 
 
+class _NoIds(BatchApplicationRecorder):
+    """The batch insert as it was before it returned ids: COPY (executemany) and nothing back."""
+
+    def _insert_rows(
+        self, conn: Connection, table: Table, rows: list[dict[str, object]]
+    ) -> list[int]:
+        bulk_insert(conn, table, rows)
+        return []
+
+
+class _Returning(BatchApplicationRecorder):
+    """The ids from one multi-row `INSERT … RETURNING` (SQLAlchemy's insertmanyvalues)."""
+
+    def _insert_rows(
+        self, conn: Connection, table: Table, rows: list[dict[str, object]]
+    ) -> list[int]:
+        query = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(conn.execute(query, rows).scalars())
+
+
+ID_PATHS: dict[str, type[ApplicationRecorder]] = {
+    "no ids back (COPY / executemany; before)": _NoIds,
+    "ids back: reserved + COPY / executemany + max(id) (now)": BatchApplicationRecorder,
+    "ids back: INSERT … RETURNING": _Returning,
+    "the library's recorder (ORM, one flush; no hash chain)": SQLAlchemyApplicationRecorder,
+}
+
+
+def _recorder(url: str, recorder_class: type[ApplicationRecorder]) -> ApplicationRecorder:
+    class _Factory(Factory):
+        application_recorder_class = recorder_class  # type: ignore[assignment]
+
+    env = Environment("Ledighed", {"SQLALCHEMY_URL": url, "CREATE_TABLE": "y"})
+    return _Factory(env).application_recorder()
+
+
+def measure_ids(target: Target, events: int, seed: int) -> list[Run]:
+    """The event store's insert with and without the notification ids back: `events`
+    event-shaped stored events in transactions of IDS_BATCH, into a fresh store per run,
+    through each recorder class of ID_PATHS (the median of IDS_REPEATS runs; the library's
+    recorder once). Each path writes the hash chain too, but the library's recorder."""
+    rng = random.Random(seed)
+    ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(max(1, events // 8))]
+    stored = [
+        StoredEvent(ids[i % len(ids)], i // len(ids) + 1, TOPICS[i % len(TOPICS)], _payload(rng, i))
+        for i in range(events)
+    ]
+    # Round robin over the paths, so that a busy moment of the machine falls on all alike.
+    timings: dict[str, list[float]] = {path: [] for path in ID_PATHS}
+    for repeat in range(IDS_REPEATS):
+        for number, (path, recorder_class) in enumerate(ID_PATHS.items()):
+            if recorder_class is SQLAlchemyApplicationRecorder and repeat:
+                continue  # the slow reference: once is enough
+            with target(f"ids-{number}-{repeat}") as url:  # a fresh store each time
+                recorder = _recorder(url, recorder_class)
+                try:
+                    start = time.perf_counter()
+                    for first in range(0, len(stored), IDS_BATCH):
+                        recorder.insert_events(stored[first : first + IDS_BATCH])
+                    timings[path].append(time.perf_counter() - start)
+                finally:
+                    recorder.datastore.engine.dispose()  # type: ignore[attr-defined]
+    return [Run(path, None, events, statistics.median(t)) for path, t in timings.items()]
+
+
+def ids_table(name: str, runs: Sequence[Run]) -> str:
+    before = runs[0]
+    width = max(len(run.path) for run in runs)
+    out = [f"== {name}: the cost of returning notification ids ({IDS_BATCH:,} events a tx) =="]
+    out += [
+        f"{run.path:<{width}}  {run.events:>7,} events  {run.seconds:6.2f} s  "
+        f"{run.events_per_s:>8,.0f} events/s  {run.seconds / before.seconds:5.2f}x the time"
+        for run in runs
+    ]
+    return "\n".join(out)
+
+
 # --- the report ---------------------------------------------------------------------------
 
 
@@ -307,6 +393,8 @@ def bench_store(
     floor = measure_floor(target, batched.events, seed)
     runs = [batched, single, floor]
     print(table(name, runs, [batched_reads, single_reads]), flush=True)
+    print(flush=True)
+    print(ids_table(name, measure_ids(target, batched.events, seed)), flush=True)
     print(flush=True)
     return runs
 

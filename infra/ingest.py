@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
+
 from consumers.records import InboundRecord
 from domain.errors import Rejected
 from domain.messages import InvalidMessage, parse_message
@@ -26,6 +28,16 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+    def add(self, other: Report) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.events += other.events
+        self.rejected.extend(other.rejected)
+
+
+CONFLICT_ATTEMPTS = 3
+"""How often a batch is applied before a version conflict is given up on (as the HTTP API)."""
 
 
 def _source(record: InboundRecord, message_id: str | None) -> dict[str, Any]:
@@ -55,6 +67,29 @@ def apply_batch(
     except BaseException:
         store.forget()
         raise
+
+
+def apply_batch_retrying(
+    store: Store,
+    settings: Settings,
+    records: Sequence[InboundRecord],
+    report: Report,
+    attempts: int = CONFLICT_ATTEMPTS,
+) -> None:
+    """`apply_batch`, applied again from the stored state when another writer saved one of
+    the batch's aggregates (or message ids) meanwhile: a version conflict, not an error of
+    the batch. Only the attempt that was saved counts in `report`."""
+    for attempt in range(1, attempts + 1):
+        attempt_report = Report()
+        try:
+            apply_batch(store, settings, records, attempt_report)
+        except IntegrityError:
+            # apply_batch dropped the cached aggregates: the next attempt loads them again.
+            if attempt == attempts:
+                raise
+            continue
+        report.add(attempt_report)
+        return
 
 
 def _apply_batch(
@@ -137,7 +172,7 @@ def ingest(
     """Apply every record in file order, `batch_size` messages to a transaction."""
     report = Report()
     for batch in batches(records, batch_size):
-        apply_batch(store, settings, batch, report)
+        apply_batch_retrying(store, settings, batch, report)
         if progress is not None:
             progress.update(len(batch))
     return report
