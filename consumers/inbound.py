@@ -14,6 +14,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
 from consumers.records import InboundRecord
+from infra.failures import describe
 
 log = logging.getLogger("ledighed.consumer")
 
@@ -116,19 +117,22 @@ class InboundConsumer:
         return len(records)
 
     def _with_retries(self, action: Callable[[], Any]) -> Any:
-        """Retry a failure of the store with back-off; never skip the batch."""
+        """Retry a failure of the store or the broker with back-off; never skip the batch.
+
+        The sink raises nothing else: a record's content is a rejected message, and a batch
+        that fails otherwise is applied a record at a time (infra.ingest.apply_batch)."""
         while True:
             try:
                 result = action()
                 self.backoff.reset()
                 return result
-            except Exception as error:  # the database or the network, not the batch's content
+            except Exception as error:  # the database or the network: the sink raises no other
                 if self.should_stop():
                     return _GAVE_UP
                 delay = self.backoff.wait()
                 log.warning(
                     "batch failed, retrying",
-                    extra={"error": f"{type(error).__name__}: {error}"[:500], "retry_in_s": delay},
+                    extra={"error": describe(error), "retry_in_s": delay},
                 )
 
     def _commit_to_kafka(self, offsets: dict[tuple[str, int], int]) -> None:
@@ -141,7 +145,7 @@ class InboundConsumer:
                 }
             )
         except Exception as error:
-            log.info("kafka commit skipped", extra={"error": f"{type(error).__name__}: {error}"})
+            log.info("kafka commit skipped", extra={"error": describe(error)})
 
     def lag(self) -> int:
         """Records behind the end of the assigned partitions."""

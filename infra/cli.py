@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka.errors import KafkaError
+from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from tqdm import tqdm
 
@@ -20,11 +21,12 @@ from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
 from infra import projections
 from infra.clock import parse_moment
+from infra.failures import describe
 from infra.hashchain import verify
 from infra.ingest import file_records, ingest
 from infra.reads import case_dicts, explain, handovers, history, worklist
 from infra.settings import Settings
-from infra.store import Store
+from infra.store import Store, sqlalchemy_url
 from infra.tick import tick
 
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -252,15 +254,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"ledighed {args.command}: {_reason(error)}", file=sys.stderr)
         return 1
+    except Exception as error:
+        # Anything else is a fault of this program; its traceback could show SQL with bound
+        # parameters (CPR numbers), so only with LEDIGHED_DEBUG=1.
+        if os.environ.get("LEDIGHED_DEBUG") == "1":
+            raise
+        print(
+            f"ledighed {args.command}: internal error ({describe(error)}); "
+            "LEDIGHED_DEBUG=1 shows the traceback",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _reason(error: BaseException) -> str:
     if isinstance(error, ModuleNotFoundError | NoSuchModuleError | ArgumentError):
         return f"the store URL is not one ledighed can use ({error}); use sqlite:///FILE or postgresql://..."
     if isinstance(error, SQLAlchemyError):
-        return f"cannot use the store: {str(error).splitlines()[0]}"
+        return f"cannot use the store: {describe(error)}"
     if isinstance(error, KafkaError):
-        return f"Kafka: {error}"
+        return f"Kafka: {describe(error)}"
     return str(error)
 
 
@@ -294,11 +307,30 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "ingest" and args.file != "-" and not Path(args.file).is_file():
         raise FileNotFoundError(f"no file {args.file!r} to ingest")
+    if args.command not in CREATES_THE_STORE:
+        _require_existing_sqlite(settings.db_url)
     store = Store(settings.db_url)
     try:
         return _run(args, settings, store)
     finally:
         store.close()
+
+
+CREATES_THE_STORE = frozenset({"ingest", "run", "serve", "demo"})
+"""Commands that write messages and may start a new store; the rest need one that exists."""
+
+
+def _require_existing_sqlite(db_url: str) -> None:
+    """A read of a SQLite file that does not exist says so, instead of creating an empty
+    store that knows no member (a mistyped path)."""
+    url = make_url(sqlalchemy_url(db_url))
+    if not url.drivername.startswith("sqlite"):
+        return
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    if not Path(database).exists():
+        raise FileNotFoundError(f"no store at {database!r}: the SQLite file does not exist")
 
 
 def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
@@ -318,11 +350,19 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     rules = settings.rule_settings()
     day: date = getattr(args, "as_of", None) or date.today()
     if args.command == "ingest":
-        stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+        # Bytes, not text: a line that is not UTF-8 is one rejected line, not the end of the run.
+        stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
         with stream:
             progress = tqdm(unit=" msgs", disable=args.quiet or args.json, file=sys.stderr)
             records = file_records(stream, "stdin" if args.file == "-" else Path(args.file).name)
-            report = ingest(store, rules, records, args.batch_size or settings.batch_size, progress)
+            report = ingest(
+                store,
+                rules,
+                records,
+                args.batch_size or settings.batch_size,
+                progress,
+                settings.limits(),
+            )
             progress.close()
         projections.catch_up(store)
         summary = (

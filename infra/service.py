@@ -17,6 +17,7 @@ from kafka import KafkaConsumer
 from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
 from infra import projections
+from infra.failures import describe
 from infra.ingest import Report, apply_batch
 from infra.publisher import Publisher, make_producer
 from infra.reads import feed_message
@@ -26,6 +27,10 @@ from infra.tick import tick
 from projections import handovers as handover_feed
 
 log = logging.getLogger("ledighed.service")
+
+BOOTSTRAP_TIMEOUT_MS = 8000
+"""How long the service waits for the brokers when it starts (kafka-python waits 30 s):
+an address with no broker behind it is a mistake to say at once."""
 
 
 @dataclass
@@ -45,11 +50,9 @@ class StoreSink:
             report,
             offsets,
             self.settings.kafka_group,
+            self.settings.limits(),
         )
-        self.totals.accepted += report.accepted
-        self.totals.duplicates += report.duplicates
-        self.totals.events += report.events
-        self.totals.rejected.extend(report.rejected)
+        self.totals.add(report)
 
     def positions(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
         # Called on every assignment. While this instance did not own a partition, another
@@ -78,6 +81,7 @@ def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> Kafka
             ),
         ),
         "client_id": "ledighed-consumer",
+        "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
     }
     config.update(overrides)
     return KafkaConsumer(**config)
@@ -150,7 +154,7 @@ class Service:
         except Exception as error:
             log.warning(
                 "follow-up failed, trying again",
-                extra={"error": f"{type(error).__name__}: {error}"[:500]},
+                extra={"error": describe(error)},
             )
             self.follow_up_backoff.wait()
 
