@@ -351,7 +351,9 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     day: date = getattr(args, "as_of", None) or date.today()
     if args.command == "ingest":
         # Bytes, not text: a line that is not UTF-8 is one rejected line, not the end of the run.
-        stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+        # (A stand-in for stdin without a byte stream gives text lines; those are read too.)
+        stdin = getattr(sys.stdin, "buffer", sys.stdin)
+        stream = stdin if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
         with stream:
             progress = tqdm(unit=" msgs", disable=args.quiet or args.json, file=sys.stderr)
             records = file_records(stream, "stdin" if args.file == "-" else Path(args.file).name)
