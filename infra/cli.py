@@ -23,7 +23,7 @@ from infra import projections
 from infra.clock import parse_moment
 from infra.failures import describe
 from infra.hashchain import verify
-from infra.ingest import file_records, ingest
+from infra.ingest import Report, file_records, ingest
 from infra.reads import case_dicts, explain, handovers, history, worklist
 from infra.settings import Settings
 from infra.store import Store, sqlalchemy_url
@@ -346,27 +346,30 @@ def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
     return 1
 
 
-def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    rules = settings.rule_settings()
-    day: date = getattr(args, "as_of", None) or date.today()
-    if args.command == "ingest":
-        # Bytes, not text: a line that is not UTF-8 is one rejected line, not the end of the run.
-        # (A stand-in for stdin without a byte stream gives text lines; those are read too.)
-        stdin = getattr(sys.stdin, "buffer", sys.stdin)
-        stream = stdin if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+def _ingest(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """Apply the file; the report is printed also when the store fails midway (then it says
+    what was saved before the failure, and the error follows on stderr: exit 1)."""
+    # Bytes, not text: a line that is not UTF-8 is one rejected line, not the end of the run.
+    # (A stand-in for stdin without a byte stream gives text lines; those are read too.)
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    stream = stdin if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    report = Report()
+    try:
         with stream:
             progress = tqdm(unit=" msgs", disable=args.quiet or args.json, file=sys.stderr)
             records = file_records(stream, "stdin" if args.file == "-" else Path(args.file).name)
-            report = ingest(
+            ingest(
                 store,
-                rules,
+                settings.rule_settings(),
                 records,
                 args.batch_size or settings.batch_size,
                 progress,
                 settings.limits(),
+                report,
             )
             progress.close()
         projections.catch_up(store)
+    finally:
         summary = (
             f"{report.accepted} accepted, {report.duplicates} duplicates, "
             f"{len(report.rejected)} rejected"
@@ -375,7 +378,14 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
             f"  line {r['line']}: {r['message_id']}: {r['error']}" for r in report.rejected
         )
         _print(report.as_dict(), args.json, summary + ("\n" + rejected if rejected else ""))
-        return 0
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    rules = settings.rule_settings()
+    day: date = getattr(args, "as_of", None) or date.today()
+    if args.command == "ingest":
+        return _ingest(args, settings, store)
     if args.command == "case":
         cases = case_dicts(store, args.cpr, day, rules, args.known_at)
         if not cases:

@@ -212,9 +212,11 @@ def ingest(
     batch_size: int = 2000,
     progress: Any = None,
     limits: Limits = DEFAULT_LIMITS,
+    report: Report | None = None,
 ) -> Report:
-    """Apply every record in file order, `batch_size` messages to a transaction."""
-    report = Report()
+    """Apply every record in file order, `batch_size` messages to a transaction; into
+    `report` if given (it then holds what was saved also when a batch fails)."""
+    report = Report() if report is None else report
     for batch in batches(records, batch_size):
         apply_batch(store, settings, batch, report, limits=limits)
         if progress is not None:
