@@ -40,8 +40,19 @@ class StoreSink:
     store: Store
     settings: Settings
     totals: Report = field(default_factory=Report)
+    retrying: bool = False
 
     def apply(self, records: Sequence[InboundRecord], offsets: dict[tuple[str, int], int]) -> None:
+        if self.retrying:
+            # A failed attempt may have saved some records one at a time (a batch isolating
+            # a fault, infra/ingest.py) with their offsets: apply only those after them.
+            saved = self.store.stored_offsets(
+                self.settings.kafka_group, {(r.topic, r.partition or 0) for r in records}
+            )
+            records = [
+                r for r in records if (r.offset or 0) >= saved.get((r.topic, r.partition or 0), 0)
+            ]
+        self.retrying = True
         report = Report()  # a failed attempt counts nothing
         apply_batch(
             self.store,
@@ -52,6 +63,7 @@ class StoreSink:
             self.settings.kafka_group,
             self.settings.limits(),
         )
+        self.retrying = False
         self.totals.add(report)
 
     def positions(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:

@@ -319,3 +319,34 @@ def test_run_without_a_broker_at_the_address_fails_within_ten_seconds(tmp_path: 
         f"ledighed run: no Kafka broker answers at 127.0.0.1:{port} "
         "(waited 8 s; --kafka or LEDIGHED_KAFKA_BOOTSTRAP)"
     ]
+
+
+def test_a_retried_batch_skips_the_records_saved_one_at_a_time_before_the_failure(
+    tmp_path: Path,
+) -> None:
+    # An isolating attempt saved the first two records with their offsets, then the store
+    # failed: the retry of the whole poll applies only the records after them.
+    from infra.service import StoreSink
+
+    settings = Settings(db_url=f"sqlite:///{tmp_path}/s.db", kafka_group="g")
+    values = [
+        text(registration("r-1", CPR)),
+        text(contact("r-2", "\ud800")),
+        text(hours("r-3", "2021-03", 10, CPR)),
+        text(hours("r-4", "2021-04", 20, CPR)),
+    ]
+    records = [InboundRecord.from_kafka_record("t", 0, i, v) for i, v in enumerate(values)]
+    store = Store(settings.db_url)
+    try:
+        sink = StoreSink(store, settings)
+        sink.apply(records[:2], {("t", 0): 2})
+        sink.retrying = True
+        sink.apply(records, {("t", 0): 4})
+        assert (sink.totals.accepted, sink.totals.duplicates, len(sink.totals.rejected)) == (
+            3,
+            0,
+            1,
+        )
+        assert len(store.dead_letters()) == 1 and not sink.retrying
+    finally:
+        store.close()
