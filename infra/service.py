@@ -216,8 +216,11 @@ class Service:
     def close(self) -> None:
         try:
             self.publisher.publish()
-        except Exception:
-            log.exception("final publish failed; the outbox keeps the rest")
+        except Exception as error:  # no traceback: it could show SQL with CPR numbers bound
+            log.warning(
+                "final publish failed; the outbox keeps the rest",
+                extra={"error": describe(error)},
+            )
         self.consumer.close()
         self.publisher.producer.close(timeout=5)
         self.store.close()
