@@ -37,6 +37,7 @@ from domain.untrusted import (
     check_nesting,
     check_size,
     check_values,
+    may_hold_refused_values,
     safe_text,
 )
 
@@ -542,7 +543,8 @@ def _load(raw: bytes | str | Mapping[str, object], limits: Limits) -> dict[str, 
     if not isinstance(data, dict):
         raise InvalidMessage(f"the message is a JSON {type(data).__name__}, not an object")
     try:
-        check_values(data, limits)
+        if isinstance(raw, Mapping) or may_hold_refused_values(text):
+            check_values(data, limits)
     except UntrustedInputError as error:
         field = error.field.split(".", 1)[0] if error.field else None
         raise InvalidMessage(error.reason, field, _best_message_id(data)) from None

@@ -74,6 +74,17 @@ def check_nesting(text: str, limits: Limits) -> None:
             depth -= 1
 
 
+# What JSON text needs to decode to one of the things check_values refuses: an escape
+# (\u0000, \ud800, \b, \f), a raw DEL, C1 or surrogate character, or NaN/Infinity. Text
+# without any of these cannot hold one, and most messages skip the walk.
+_SUSPECT_JSON = re.compile(r"\\u|\\b|\\f|NaN|Infinity|[\x7f-\x9f\ud800-\udfff]")
+
+
+def may_hold_refused_values(json_text: str) -> bool:
+    """Whether `check_values` could refuse what this JSON text decodes to."""
+    return _SUSPECT_JSON.search(json_text) is not None
+
+
 class NonNumber:
     """What the JSON decoder returns for NaN, Infinity and -Infinity, so that the check
     below can refuse it naming its field."""
