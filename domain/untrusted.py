@@ -26,6 +26,8 @@ DEFAULT_LIMITS = Limits()
 # encode a lone surrogate as UTF-8, and no field of the contract has a use for the rest.
 # json.loads joins an escaped surrogate pair into one character, so any surrogate left is lone.
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# What `safe_text` escapes: what a store cannot keep, and control characters that would
+# garble a terminal (C1 characters are storable and left as they are).
 _UNSAFE_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _MAX_FIELD_NAME = 128
 
