@@ -15,6 +15,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
 from consumers.records import InboundRecord
+from infra.failures import describe
 
 log = logging.getLogger("ledighed.consumer")
 
@@ -120,16 +121,19 @@ class InboundConsumer:
         return len(records)
 
     def _with_retries(self, action: Callable[[], Any]) -> Any:
-        """Retry a failure of the store with back-off; never skip the batch. A version
-        conflict (another instance saved one of the batch's aggregates; the sink dropped its
-        cached aggregates) is retried at once, a few times, before it waits too."""
+        """Retry a failure of the store or the broker with back-off; never skip the batch.
+        A version conflict (another instance saved one of the batch's aggregates; the sink
+        dropped its cached aggregates) is retried at once, a few times, before it waits too.
+
+        The sink raises nothing else: a record's content is a rejected message, and a batch
+        that fails otherwise is applied a record at a time (infra.ingest.apply_batch)."""
         conflicts = 0
         while True:
             try:
                 result = action()
                 self.backoff.reset()
                 return result
-            except Exception as error:  # the database or the network, not the batch's content
+            except Exception as error:  # the database or the network: the sink raises no other
                 if self.should_stop():
                     return _GAVE_UP
                 if isinstance(error, IntegrityError) and conflicts < CONFLICT_RETRIES:
@@ -142,7 +146,7 @@ class InboundConsumer:
                 delay = self.backoff.wait()
                 log.warning(
                     "batch failed, retrying",
-                    extra={"error": f"{type(error).__name__}: {error}"[:500], "retry_in_s": delay},
+                    extra={"error": describe(error), "retry_in_s": delay},
                 )
 
     def _commit_to_kafka(self, offsets: dict[tuple[str, int], int]) -> None:
@@ -155,7 +159,7 @@ class InboundConsumer:
                 }
             )
         except Exception as error:
-            log.info("kafka commit skipped", extra={"error": f"{type(error).__name__}: {error}"})
+            log.info("kafka commit skipped", extra={"error": describe(error)})
 
     def lag(self) -> int:
         """Records behind the end of the assigned partitions."""

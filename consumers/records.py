@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.untrusted import safe_text
+
 
 @dataclass(frozen=True)
 class InboundRecord:
-    """One message as it arrived; `value` keeps a Kafka record's bytes unchanged (for the DLQ)."""
+    """One message as it arrived: `value` keeps its exact bytes (for the dead letters and the
+    DLQ), `raw` a text form of them that every store can keep (see `safe_text`)."""
 
     raw: str
     topic: str
@@ -20,17 +23,28 @@ class InboundRecord:
     def from_kafka(self) -> bool:
         return self.partition is not None
 
+    @property
+    def payload(self) -> bytes | str:
+        """What the parser reads: the exact bytes where there are any."""
+        return self.value if self.value is not None else self.raw
+
     @classmethod
     def from_kafka_record(
         cls, topic: str, partition: int, offset: int, value: bytes | None
     ) -> InboundRecord:
-        """A Kafka record; bytes that are not UTF-8 are shown with replacement characters
-        (and rejected as not JSON), the original bytes stay in `value`."""
+        """A Kafka record; bytes that are not UTF-8 are rejected by the parser, and shown
+        escaped in `raw`."""
         data = value or b""
+        return cls(raw=safe_text(data), topic=topic, partition=partition, offset=offset, value=data)
+
+    @classmethod
+    def from_line(cls, data: bytes, source: str, number: int) -> InboundRecord:
+        """Line `number` of a file (or standard input), without its line break."""
         return cls(
-            raw=data.decode("utf-8", errors="replace"),
-            topic=topic,
-            partition=partition,
-            offset=offset,
+            raw=safe_text(data),
+            topic=source,
+            partition=None,
+            offset=number,
+            line=number,
             value=data,
         )

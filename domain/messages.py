@@ -29,6 +29,17 @@ from pydantic_core import PydanticCustomError
 
 from domain.cpr import birth_date_from_cpr, normalize_cpr
 from domain.municipalities import is_danish
+from domain.untrusted import (
+    DEFAULT_LIMITS,
+    Limits,
+    NonNumber,
+    UntrustedInputError,
+    check_nesting,
+    check_size,
+    check_values,
+    may_hold_refused_values,
+    safe_text,
+)
 
 MAX_MONTH_HOURS = Decimal("160.33")
 """R8: no month of dagpenge has more hours; part-time's 130.00 is the domain's check."""
@@ -94,9 +105,11 @@ def _parse_month(value: object) -> date:
         raise _bad(f"{_show(value)} is not a month that exists (expected YYYY-MM)") from None
 
 
-def _parse_hours(value: object) -> Decimal:
+def _parse_hours(value: object, info: ValidationInfo) -> Decimal:
     if isinstance(value, bool):
         raise _bad(f"{_show(value)} is not a number of hours")
+    if isinstance(value, str) and (info.context or {}).get("json_text"):
+        raise _bad(f"{_show(value)} is a string; hours are a JSON number (e.g. 12.5)")
     if isinstance(value, str) and _HOURS_SHAPE.fullmatch(value) is None:
         raise _bad(f"{_show(value)} is not a number of hours")
     if not isinstance(value, str | int | float | Decimal):
@@ -147,11 +160,11 @@ Hours: TypeAlias = Annotated[
     BeforeValidator(_parse_hours),
     WithJsonSchema(
         {
-            "anyOf": [
-                {"type": "number", "minimum": 0, "maximum": float(MAX_MONTH_HOURS)},
-                {"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$"},
-            ],
-            "description": "hours paid for the month, at most two decimals, 0 to 160.33",
+            "type": "number",
+            "minimum": 0,
+            "maximum": float(MAX_MONTH_HOURS),
+            "description": "hours paid for the month, a JSON number with at most two "
+            "decimals, 0 to 160.33",
         }
     ),
 ]
@@ -501,31 +514,48 @@ def contract_json_schema() -> dict[str, Any]:
 # --- parsing --------------------------------------------------------------------------------
 
 
-def _load(raw: bytes | str | Mapping[str, object]) -> dict[str, Any]:
+def _load(raw: bytes | str | Mapping[str, object], limits: Limits) -> dict[str, Any]:
+    """The decoded JSON object, after the checks that keep the decoder and the stores safe."""
     if isinstance(raw, Mapping):
         data: object = dict(raw)
     else:
         try:
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        except UnicodeDecodeError:
-            raise InvalidMessage("the message is not UTF-8 text") from None
+            check_size(raw, limits)
+        except UntrustedInputError as error:
+            raise InvalidMessage(error.reason) from None
         try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as error:
+            raise InvalidMessage(
+                f"the message is not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+                f"at position {error.start})"
+            ) from None
+        try:
+            check_nesting(text, limits)
+        except UntrustedInputError as error:
+            raise InvalidMessage(error.reason) from None
+        try:
+            data = json.loads(text, parse_float=Decimal, parse_constant=NonNumber)
+        except RecursionError:  # a nesting limit set above what the decoder can take
+            raise InvalidMessage("the message is nested too deeply to decode") from None
         except ValueError as error:
             raise InvalidMessage(f"the message is not valid JSON ({error})") from None
     if not isinstance(data, dict):
         raise InvalidMessage(f"the message is a JSON {type(data).__name__}, not an object")
+    try:
+        if isinstance(raw, Mapping) or may_hold_refused_values(text):
+            check_values(data, limits)
+    except UntrustedInputError as error:
+        field = error.field.split(".", 1)[0] if error.field else None
+        raise InvalidMessage(error.reason, field, _best_message_id(data)) from None
     return data
 
 
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _best_message_id(data: Mapping[str, Any]) -> str | None:
+    """The input's message id as far as it has one, in a form every store can keep."""
     value = data.get("message_id")
     if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value)[:128] or None
+        return safe_text(str(value), limit=128) or None
     return None
 
 
@@ -555,13 +585,21 @@ def _reason(error: Mapping[str, Any]) -> tuple[str, str | None]:
     return (f"{where} {text}" if kind == "string_too_short" else f"{where}: {text}"), field
 
 
-def parse_message(raw: bytes | str | Mapping[str, object]) -> InboundMessage:
-    """The inbound message in `raw` (JSON text or an already decoded object).
+def parse_message(
+    raw: bytes | str | Mapping[str, object], limits: Limits = DEFAULT_LIMITS
+) -> InboundMessage:
+    """The inbound message in `raw`: JSON text as it arrived (bytes or str), or an object
+    decoded from this system's own records (kept messages).
 
     Raises InvalidMessage with a reason a person can read, the field concerned (where one
     is) and the message id (where the input has one, so that a dead letter can name it).
+    Every failure that comes from the input's content is an InvalidMessage: its size and
+    nesting (`limits`), its encoding, characters a store cannot keep, types, the contract.
     """
-    data = _load(raw)
+    data = _load(raw, limits)
+    # JSON text must give numbers as JSON numbers; a decoded record of ours may hold hours
+    # as the string pydantic dumps a Decimal to.
+    context = {"json_text": not isinstance(raw, Mapping)}
     message_id = _best_message_id(data)
     kind = data.get("type")
     if kind is None:
@@ -573,7 +611,7 @@ def parse_message(raw: bytes | str | Mapping[str, object]) -> InboundMessage:
             f"unknown message type {_show(kind)}; expected one of {expected}", "type", message_id
         )
     try:
-        return model.model_validate(data)  # type: ignore[return-value]
+        return model.model_validate(data, context=context)  # type: ignore[return-value]
     except ValidationError as error:
         reason, field = _reason(error.errors(include_url=False)[0])
         raise InvalidMessage(reason, field, message_id) from None

@@ -21,6 +21,7 @@ from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.member import Member
 from domain.messages import MESSAGE_TYPES
+from domain.untrusted import safe_text
 from infra import reads
 from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires
 from infra.api_support import (
@@ -238,7 +239,8 @@ def create_app(
         kind, channel, message_id = peek(body)
         if isinstance(kind, str) and kind in MESSAGE_TYPES and not may_post(who, kind, channel):
             raise HTTPException(403, f"the role {who.role!r} may not post {kind!r} messages")
-        record = InboundRecord(body.decode("utf-8", errors="replace"), who.source_topic, None, None)
+        # The exact bytes are parsed (a body that is not UTF-8 is rejected) and kept.
+        record = InboundRecord(safe_text(body), who.source_topic, None, None, value=body)
         report = Report()
         with writing:
             for attempt in range(3):

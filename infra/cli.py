@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka.errors import KafkaError
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from tqdm import tqdm
 
@@ -22,8 +22,9 @@ from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
 from infra import migrations, projections
 from infra.clock import parse_moment
+from infra.failures import describe
 from infra.hashchain import verify
-from infra.ingest import file_records, ingest
+from infra.ingest import Report, file_records, ingest
 from infra.reads import case_dicts, explain, handovers, history, worklist
 from infra.settings import Settings
 from infra.store import Store, sqlalchemy_url
@@ -271,15 +272,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"ledighed {args.command}: {_reason(error)}", file=sys.stderr)
         return 1
+    except Exception as error:
+        # Anything else is a fault of this program; its traceback could show SQL with bound
+        # parameters (CPR numbers), so only with LEDIGHED_DEBUG=1.
+        if os.environ.get("LEDIGHED_DEBUG") == "1":
+            raise
+        print(
+            f"ledighed {args.command}: internal error ({describe(error)}); "
+            "LEDIGHED_DEBUG=1 shows the traceback",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _reason(error: BaseException) -> str:
     if isinstance(error, ModuleNotFoundError | NoSuchModuleError | ArgumentError):
         return f"the store URL is not one ledighed can use ({error}); use sqlite:///FILE or postgresql://..."
     if isinstance(error, SQLAlchemyError):
-        return f"cannot use the store: {str(error).splitlines()[0]}"
+        return f"cannot use the store: {describe(error)}"
     if isinstance(error, KafkaError):
-        return f"Kafka: {error}"
+        return f"Kafka: {describe(error)}"
     return str(error)
 
 
@@ -311,10 +323,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             kafka=not args.no_kafka,
             db_url=args.db,
         )
-    if args.command == "migrate":
-        return _migrate(settings.db_url, args.check, args.json)
     if args.command == "ingest" and args.file != "-" and not Path(args.file).is_file():
         raise FileNotFoundError(f"no file {args.file!r} to ingest")
+    if args.command not in CREATES_THE_STORE:
+        _require_existing_sqlite(settings.db_url)
+    if args.command == "migrate":
+        return _migrate(settings.db_url, args.check, args.json)
     store = Store(settings.db_url)
     try:
         return _run(args, settings, store)
@@ -356,6 +370,23 @@ def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
     return 0
 
 
+CREATES_THE_STORE = frozenset({"ingest", "run", "serve", "demo"})
+"""Commands that write messages and may start a new store; the rest need one that exists."""
+
+
+def _require_existing_sqlite(db_url: str) -> None:
+    """A read of a SQLite file that does not exist says so, instead of creating an empty
+    store that knows no member (a mistyped path)."""
+    url = make_url(sqlalchemy_url(db_url))
+    if not url.drivername.startswith("sqlite"):
+        return
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    if not Path(database).exists():
+        raise FileNotFoundError(f"no store at {database!r}: the SQLite file does not exist")
+
+
 def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
     """No case to show: say why (no such member, or none yet by the clocks); exit 1."""
     if not store.member_ids([args.cpr]):
@@ -369,17 +400,30 @@ def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
     return 1
 
 
-def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    rules = settings.rule_settings()
-    day: date = getattr(args, "as_of", None) or date.today()
-    if args.command == "ingest":
-        stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+def _ingest(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """Apply the file; the report is printed also when the store fails midway (then it says
+    what was saved before the failure, and the error follows on stderr: exit 1)."""
+    # Bytes, not text: a line that is not UTF-8 is one rejected line, not the end of the run.
+    # (A stand-in for stdin without a byte stream gives text lines; those are read too.)
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    stream = stdin if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    report = Report()
+    try:
         with stream:
             progress = tqdm(unit=" msgs", disable=args.quiet or args.json, file=sys.stderr)
             records = file_records(stream, "stdin" if args.file == "-" else Path(args.file).name)
-            report = ingest(store, rules, records, args.batch_size or settings.batch_size, progress)
+            ingest(
+                store,
+                settings.rule_settings(),
+                records,
+                args.batch_size or settings.batch_size,
+                progress,
+                settings.limits(),
+                report,
+            )
             progress.close()
         projections.catch_up(store)
+    finally:
         summary = (
             f"{report.accepted} accepted, {report.duplicates} duplicates, "
             f"{len(report.rejected)} rejected"
@@ -388,7 +432,14 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
             f"  line {r['line']}: {r['message_id']}: {r['error']}" for r in report.rejected
         )
         _print(report.as_dict(), args.json, summary + ("\n" + rejected if rejected else ""))
-        return 0
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    rules = settings.rule_settings()
+    day: date = getattr(args, "as_of", None) or date.today()
+    if args.command == "ingest":
+        return _ingest(args, settings, store)
     if args.command == "case":
         cases = case_dicts(store, args.cpr, day, rules, args.known_at)
         if not cases:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -14,7 +15,11 @@ from domain.errors import Rejected
 from domain.messages import InvalidMessage, parse_message
 from domain.params import Settings
 from domain.service import CaseService
+from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
+from infra.failures import describe, is_store_or_broker_failure
 from infra.store import Store
+
+log = logging.getLogger("ledighed.ingest")
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Report:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
 
     def add(self, other: Report) -> None:
+        """Count in what another (saved) batch did."""
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.events += other.events
@@ -56,17 +62,78 @@ def apply_batch(
     report: Report,
     offsets: Mapping[tuple[str, int], int] | None = None,
     group: str = "",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> None:
     """Apply the records in order, as if one at a time, and save them in one transaction.
 
-    If anything fails, nothing of the batch is saved and the store's cache is dropped, so
-    the batch can be applied again from the stored state.
+    A failure of the store or the broker is raised: nothing of the batch is saved and the
+    store's cache is dropped, so the batch can be applied again from the stored state. A
+    record's content never fails a batch (it is rejected); any other failure is a bug, so
+    the records are then applied one at a time and the one that fails is kept as a dead
+    letter with the error, the rest applied: one record never stalls a partition.
     """
+    attempt = Report()
     try:
-        _apply_batch(store, settings, records, report, offsets, group)
+        _apply_batch(store, settings, records, attempt, offsets, group, limits)
+    except Exception as error:
+        store.forget()
+        if is_store_or_broker_failure(error):
+            raise
+        log.error(
+            "batch failed, not for its content nor the store: applying it a record at a time",
+            extra={"error": describe(error), "records": len(records)},
+        )
+        _apply_one_at_a_time(store, settings, records, report, group, limits)
+        return
     except BaseException:
         store.forget()
         raise
+    report.add(attempt)
+
+
+def _apply_one_at_a_time(
+    store: Store,
+    settings: Settings,
+    records: Sequence[InboundRecord],
+    report: Report,
+    group: str,
+    limits: Limits,
+) -> None:
+    """Each record in a transaction of its own, with its partition's next offset; the one
+    that fails is kept as a dead letter (and goes to the DLQ) with the error."""
+    for record in records:
+        offsets = None
+        if record.partition is not None and record.offset is not None:
+            offsets = {(record.topic, record.partition): record.offset + 1}
+        single = Report()
+        try:
+            _apply_batch(store, settings, [record], single, offsets, group, limits)
+        except Exception as error:
+            store.forget()
+            if is_store_or_broker_failure(error):
+                raise
+            single = Report()
+            reason = f"could not be applied (a fault of this system, logged): {describe(error)}"
+            message_id = _message_id(record, limits)
+            log.error(
+                "record could not be applied; kept as a dead letter",
+                extra={
+                    "error": describe(error),
+                    "message_id": message_id,
+                    "source": _source(record, message_id),
+                },
+            )
+            uow = store.unit_of_work()
+            _reject(uow, single, record, reason, None, message_id)
+            uow.commit(offsets, group)
+        report.add(single)
+
+
+def _message_id(record: InboundRecord, limits: Limits) -> str | None:
+    try:
+        return parse_message(record.payload, limits).message_id
+    except InvalidMessage as error:
+        return error.message_id
 
 
 def apply_batch_retrying(
@@ -75,6 +142,7 @@ def apply_batch_retrying(
     records: Sequence[InboundRecord],
     report: Report,
     attempts: int = CONFLICT_ATTEMPTS,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> None:
     """`apply_batch`, applied again from the stored state when another writer saved one of
     the batch's aggregates (or message ids) meanwhile: a version conflict, not an error of
@@ -82,7 +150,7 @@ def apply_batch_retrying(
     for attempt in range(1, attempts + 1):
         attempt_report = Report()
         try:
-            apply_batch(store, settings, records, attempt_report)
+            apply_batch(store, settings, records, attempt_report, limits=limits)
         except IntegrityError:
             # apply_batch dropped the cached aggregates: the next attempt loads them again.
             if attempt == attempts:
@@ -99,13 +167,14 @@ def _apply_batch(
     report: Report,
     offsets: Mapping[tuple[str, int], int] | None,
     group: str,
+    limits: Limits,
 ) -> None:
     uow = store.unit_of_work()
     service = CaseService(uow, settings)
     parsed = []
     for record in records:
         try:
-            parsed.append((record, parse_message(record.raw)))
+            parsed.append((record, parse_message(record.payload, limits)))
         except InvalidMessage as error:
             parsed.append((record, error))
     uow.prefetch(
@@ -148,12 +217,16 @@ def _reject(
     )
 
 
-def file_records(lines: Iterable[str], name: str) -> Iterator[InboundRecord]:
-    """A JSON-lines file's records; blank lines are skipped, neither accepted nor rejected."""
+def file_records(lines: Iterable[bytes | str], name: str) -> Iterator[InboundRecord]:
+    """A JSON-lines file's records, read as bytes (a line that is not UTF-8 is rejected with
+    its number, not the end of the run); blank lines are skipped, neither accepted nor
+    rejected."""
+    source = safe_text(name, limit=255)
     for number, line in enumerate(lines, start=1):
-        text = line.rstrip("\r\n")
-        if text.strip():
-            yield InboundRecord(raw=text, topic=name, partition=None, offset=number, line=number)
+        data = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+        data = data.rstrip(b"\r\n")
+        if data.strip():
+            yield InboundRecord.from_line(data, source, number)
 
 
 def batches(records: Iterable[InboundRecord], size: int) -> Iterator[list[InboundRecord]]:
@@ -168,11 +241,14 @@ def ingest(
     records: Iterable[InboundRecord],
     batch_size: int = 2000,
     progress: Any = None,
+    limits: Limits = DEFAULT_LIMITS,
+    report: Report | None = None,
 ) -> Report:
-    """Apply every record in file order, `batch_size` messages to a transaction."""
-    report = Report()
+    """Apply every record in file order, `batch_size` messages to a transaction; into
+    `report` if given (it then holds what was saved also when a batch fails)."""
+    report = Report() if report is None else report
     for batch in batches(records, batch_size):
-        apply_batch_retrying(store, settings, batch, report)
+        apply_batch_retrying(store, settings, batch, report, limits=limits)
         if progress is not None:
             progress.update(len(batch))
     return report

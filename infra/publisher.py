@@ -27,6 +27,7 @@ def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "max_in_flight_requests_per_connection": 5,
         "linger_ms": 5,
         "client_id": "ledighed-publisher",
+        "bootstrap_timeout_ms": 8000,  # as the consumer's (infra/service.py)
     }
     config.update(overrides)
     return KafkaProducer(**config)

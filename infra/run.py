@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 
+from kafka.errors import KafkaTimeoutError
+
 from infra import logs
 from infra.broker import LocalBroker, default_topics, ensure_topics
-from infra.service import Service
+from infra.service import BOOTSTRAP_TIMEOUT_MS, Service
 from infra.settings import Settings
 
 log = logging.getLogger("ledighed.service")
@@ -34,7 +36,13 @@ def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
             file=sys.stderr,
         )
     try:
-        service = Service(settings, bootstrap)
+        try:
+            service = Service(settings, bootstrap)
+        except KafkaTimeoutError:
+            raise ConnectionError(
+                f"no Kafka broker answers at {bootstrap} "
+                f"(waited {BOOTSTRAP_TIMEOUT_MS // 1000} s; --kafka or LEDIGHED_KAFKA_BOOTSTRAP)"
+            ) from None
         service.install_signal_handlers()
         api = None
         if http is not None:

@@ -17,6 +17,7 @@ from kafka import KafkaConsumer
 from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
 from infra import projections
+from infra.failures import describe
 from infra.ingest import Report, apply_batch
 from infra.publisher import Publisher, make_producer
 from infra.reads import feed_message
@@ -27,6 +28,10 @@ from projections import handovers as handover_feed
 
 log = logging.getLogger("ledighed.service")
 
+BOOTSTRAP_TIMEOUT_MS = 8000
+"""How long the service waits for the brokers when it starts (kafka-python waits 30 s):
+an address with no broker behind it is a mistake to say at once."""
+
 
 @dataclass
 class StoreSink:
@@ -35,8 +40,19 @@ class StoreSink:
     store: Store
     settings: Settings
     totals: Report = field(default_factory=Report)
+    retrying: bool = False
 
     def apply(self, records: Sequence[InboundRecord], offsets: dict[tuple[str, int], int]) -> None:
+        if self.retrying:
+            # A failed attempt may have saved some records one at a time (a batch isolating
+            # a fault, infra/ingest.py) with their offsets: apply only those after them.
+            saved = self.store.stored_offsets(
+                self.settings.kafka_group, {(r.topic, r.partition or 0) for r in records}
+            )
+            records = [
+                r for r in records if (r.offset or 0) >= saved.get((r.topic, r.partition or 0), 0)
+            ]
+        self.retrying = True
         report = Report()  # a failed attempt counts nothing
         apply_batch(
             self.store,
@@ -45,11 +61,10 @@ class StoreSink:
             report,
             offsets,
             self.settings.kafka_group,
+            self.settings.limits(),
         )
-        self.totals.accepted += report.accepted
-        self.totals.duplicates += report.duplicates
-        self.totals.events += report.events
-        self.totals.rejected.extend(report.rejected)
+        self.retrying = False
+        self.totals.add(report)
 
     def positions(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
         # Called on every assignment. While this instance did not own a partition, another
@@ -78,6 +93,7 @@ def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> Kafka
             ),
         ),
         "client_id": "ledighed-consumer",
+        "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
     }
     config.update(overrides)
     return KafkaConsumer(**config)
@@ -150,7 +166,7 @@ class Service:
         except Exception as error:
             log.warning(
                 "follow-up failed, trying again",
-                extra={"error": f"{type(error).__name__}: {error}"[:500]},
+                extra={"error": describe(error)},
             )
             self.follow_up_backoff.wait()
 
@@ -200,8 +216,11 @@ class Service:
     def close(self) -> None:
         try:
             self.publisher.publish()
-        except Exception:
-            log.exception("final publish failed; the outbox keeps the rest")
+        except Exception as error:  # no traceback: it could show SQL with CPR numbers bound
+            log.warning(
+                "final publish failed; the outbox keeps the rest",
+                extra={"error": describe(error)},
+            )
         self.consumer.close()
         self.publisher.producer.close(timeout=5)
         self.store.close()

@@ -8,6 +8,7 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.params import Settings as RuleSettings
+from domain.untrusted import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_NESTING, Limits
 
 DEFAULT_DB_URL = "sqlite:///ledighed.db"
 
@@ -32,6 +33,10 @@ class Settings(BaseSettings):
     # R8: payment months ("YYYY-MM") whose hours do not count, e.g. "2020-03,2020-04".
     frozen_months: str = ""
     batch_size: int = 2000
+    # One inbound message's limits (a file's line, a Kafka record, an HTTP body): a message
+    # beyond them is rejected with the reason, never decoded.
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_nesting: int = DEFAULT_MAX_NESTING
     # The HTTP API's bearer tokens (infra/api_auth.py): "token=role[:name],…", and/or a file
     # of such lines.
     api_tokens: str = ""
@@ -53,6 +58,17 @@ class Settings(BaseSettings):
         for month in filter(None, (v.strip() for v in value.split(","))):
             date.fromisoformat(month + "-01")
         return value
+
+    @field_validator("max_message_bytes", "max_nesting")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    def limits(self) -> Limits:
+        """How big and how deep one inbound message may be."""
+        return Limits(max_message_bytes=self.max_message_bytes, max_nesting=self.max_nesting)
 
     def rule_settings(self) -> RuleSettings:
         months = filter(None, (v.strip() for v in self.frozen_months.split(",")))

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, tuple_
 
 from domain.case import Case
 from domain.member import Member
+from domain.untrusted import safe_text
 from infra import tables
 from infra.bulk import bulk_insert
 from infra.store import Store
@@ -117,17 +118,27 @@ class UnitOfWork:
         source: dict[str, Any],
         value: bytes | None = None,
     ) -> None:
-        """Keep a rejected message whole; one from Kafka also goes to `<topic>.dlq`."""
+        """Keep a rejected message whole: its exact bytes in `value` (a file's line too) and
+        a text form in `raw`; one from Kafka also goes to `<topic>.dlq`.
+
+        Every text is made safe to store here, whoever the caller: the message was rejected,
+        maybe because the store could not keep it (NUL, lone surrogates).
+        """
         from_kafka = source.get("partition") is not None
+        kept_id = safe_text(message_id, limit=128) if message_id is not None else None
         self._dead_letters.append(
             {
                 "value": value,
                 "dlq_topic": f"{source['topic']}.dlq" if from_kafka else None,
-                "message_id": message_id,
-                "raw": raw,
-                "error": error,
-                "error_field": field,
-                "source": source,
+                "message_id": kept_id,
+                "raw": safe_text(raw),
+                "error": safe_text(error),
+                "error_field": safe_text(field, limit=128) if field is not None else None,
+                "source": {
+                    **source,
+                    "topic": safe_text(str(source.get("topic")), limit=255),
+                    "message_id": kept_id,
+                },
                 "recorded_at": _now(),
             }
         )

@@ -106,8 +106,10 @@ def test_valid_message_parses_from_json_text_bytes_and_mapping(kind: str) -> Non
 
 @pytest.mark.parametrize("kind", sorted(VALID))
 def test_json_dump_parses_back_to_the_same_message(kind: str) -> None:
+    # A dump decoded again is one of this system's own records (a kept message), where
+    # pydantic writes hours as a string; JSON text from outside must give a number.
     parsed = parse_message(message(kind))
-    assert parse_message(parsed.model_dump_json()) == parsed
+    assert parse_message(json.loads(parsed.model_dump_json())) == parsed
     assert parse_message(parsed.model_dump()) == parsed
 
 
@@ -162,7 +164,6 @@ def test_hours_paid_month_is_its_first_day_and_knows_its_last() -> None:
         (b"\xff\xfe", "not UTF-8"),
         ("{", "not valid JSON"),
         ("", "not valid JSON"),
-        ('{"hours": NaN}', "not valid JSON"),
         ("[1, 2]", "JSON list, not an object"),
         ('"unemployed"', "JSON str, not an object"),
     ],
@@ -306,9 +307,14 @@ def test_every_real_date_is_accepted_in_iso_form(day: date) -> None:
 @given(st.integers(min_value=0, max_value=16033))
 def test_every_hours_value_with_two_decimals_up_to_a_full_month_is_accepted(cents: int) -> None:
     hours = Decimal(cents) / 100
-    for given_as in (str(hours), float(hours)):
-        parsed = parse_message(json.dumps(message("hours_paid", hours=given_as)))
+    for text in (json.dumps(message("hours_paid", hours=float(hours))), _with_hours_as(hours)):
+        parsed = parse_message(text)
         assert isinstance(parsed, m.HoursPaid) and parsed.hours == hours
+
+
+def _with_hours_as(hours: Decimal) -> str:
+    """The message as JSON text whose hours are the number written exactly as `hours`."""
+    return json.dumps(message("hours_paid", hours=0)).replace('"hours": 0', f'"hours": {hours}')
 
 
 @given(st.integers(min_value=16034, max_value=10**7))
