@@ -104,7 +104,7 @@ class InboundConsumer:
         """Poll one batch and apply it; returns how many records it applied."""
         polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.batch_size)
         records = [
-            InboundRecord.from_kafka_record(tp.topic, tp.partition, r.offset, r.value)
+            InboundRecord.from_kafka_record(tp.topic, tp.partition, r.offset, r.value, r.key)
             for tp, batch in polled.items()
             for r in batch
         ]

@@ -18,6 +18,7 @@ class InboundRecord:
     offset: int | None
     line: int | None = None
     value: bytes | None = None
+    key: bytes | None = None  # a Kafka record's key (the member's CPR), kept for the DLQ
 
     @property
     def from_kafka(self) -> bool:
@@ -30,12 +31,19 @@ class InboundRecord:
 
     @classmethod
     def from_kafka_record(
-        cls, topic: str, partition: int, offset: int, value: bytes | None
+        cls, topic: str, partition: int, offset: int, value: bytes | None, key: bytes | None = None
     ) -> InboundRecord:
         """A Kafka record; bytes that are not UTF-8 are rejected by the parser, and shown
         escaped in `raw`."""
         data = value or b""
-        return cls(raw=safe_text(data), topic=topic, partition=partition, offset=offset, value=data)
+        return cls(
+            raw=safe_text(data),
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            value=data,
+            key=key,
+        )
 
     @classmethod
     def from_line(cls, data: bytes, source: str, number: int) -> InboundRecord:

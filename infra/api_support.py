@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -154,6 +155,19 @@ class Metrics:
         with self.store.engine.connect() as conn:
             dead = conn.execute(select(func.count()).select_from(tables.dead_letters)).scalar()
             sent = conn.execute(select(func.count()).select_from(handover_published)).scalar()
+            letters = tables.dead_letters
+            open_sources = conn.execute(
+                select(letters.c.source).where(letters.c.status == "open")
+            ).scalars()
+            by_topic = Counter(str(source.get("topic")) for source in open_sources)
+        open_letters = GaugeMetricFamily(
+            "ledighed_dead_letters_open",
+            "dead letters not yet resolved, by the topic (or file) they came from",
+            labels=["topic"],
+        )
+        for topic, count in sorted(by_topic.items()):
+            open_letters.add_metric([topic], count)
+        yield open_letters
         lag = (self.status() if self.status else {}).get("consumer_lag", -1)
         for name, value, what in (
             ("ledighed_events_stored", self.store.log_head(), "events in the log (its head)"),

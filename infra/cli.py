@@ -20,7 +20,7 @@ from tqdm import tqdm
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
-from infra import migrations, projections
+from infra import dead_letters, migrations, projections
 from infra.clock import parse_moment
 from infra.failures import describe
 from infra.hashchain import verify
@@ -167,6 +167,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("schema", help="the JSON Schema of a message of the contract")
     p.add_argument("name", nargs="?", default="inbound", choices=sorted(SCHEMAS))
+
+    p = commands.add_parser(
+        "dead-letters",
+        parents=[common],
+        help="rejected messages: list them, show one as it came, apply them again",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        default="list",
+        choices=("list", "show", "retry"),
+        help="list (default), show ID (the raw message), retry ID or retry --all",
+    )
+    p.add_argument("id", nargs="?", type=_positive, help="the dead letter's id (see the list)")
+    p.add_argument("--status", default="open", choices=dead_letters.STATUSES)
+    p.add_argument("--topic", help="only those from this topic (or file name)")
+    p.add_argument("--day", type=_day, help="only those last seen on this day (UTC)")
+    p.add_argument("--all", action="store_true", help="retry: every open dead letter")
 
     p = commands.add_parser(
         "erase", parents=[common], help="erase a member's CPR and birth date from the registry"
@@ -387,6 +405,33 @@ def _require_existing_sqlite(db_url: str) -> None:
         raise FileNotFoundError(f"no store at {database!r}: the SQLite file does not exist")
 
 
+def _dead_letters(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    if args.action == "list":
+        rows = dead_letters.listing(store, args.status, args.topic, args.day)
+        for row in rows:
+            row["topic"] = row["source"].get("topic")
+        text = _table(
+            rows, ["id", "status", "count", "last_seen", "topic", "message_id", "error"]
+        )
+        _print([{k: v for k, v in r.items() if k != "topic"} for r in rows], args.json, text)
+        return 0
+    if args.action == "show":
+        if args.id is None:
+            raise ValueError("dead-letters show needs the dead letter's id")
+        raw = dead_letters.raw_bytes(store, args.id)
+        if raw is None:
+            raise ValueError(f"no dead letter {args.id}")
+        sys.stdout.buffer.write(raw + b"\n")
+        return 0
+    if args.id is None and not args.all:
+        raise ValueError("dead-letters retry needs an id, or --all for every open one")
+    outcome = dead_letters.retry(store, settings.rule_settings(), None if args.all else [args.id])
+    projections.catch_up(store)
+    text = f"{len(outcome['resolved'])} resolved, {len(outcome['still_rejected'])} still rejected"
+    _print(outcome, args.json, text)
+    return 0
+
+
 def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
     """No case to show: say why (no such member, or none yet by the clocks); exit 1."""
     if not store.member_ids([args.cpr]):
@@ -503,6 +548,8 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         ]
         _print(report, args.json, "\n".join(lines))
         return 1 if breaks else 0
+    if args.command == "dead-letters":
+        return _dead_letters(args, settings, store)
     if args.command == "erase":
         erased = store.erase_member(args.cpr)
         _print({"erased": erased}, args.json, "erased" if erased else f"no member {args.cpr}")

@@ -211,7 +211,15 @@ def _reject(
     field: str | None,
     message_id: str | None,
 ) -> None:
-    uow.reject(record.raw, reason, field, message_id, _source(record, message_id), record.value)
+    uow.reject(
+        record.raw,
+        reason,
+        field,
+        message_id,
+        _source(record, message_id),
+        record.value,
+        record.key,
+    )
     report.rejected.append(
         {"line": record.line, "message_id": message_id, "error": reason, "error_field": field}
     )

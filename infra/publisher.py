@@ -85,7 +85,7 @@ class Publisher:
             [
                 (
                     row["dlq_topic"],
-                    None,
+                    row["record_key"],  # the original key: the member's records stay together
                     row["value"] if row["value"] is not None else row["raw"].encode(),
                     _dead_letter_headers(row),
                 )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -55,6 +56,15 @@ dead_letters = Table(
     Column("value", LargeBinary, nullable=True),
     Column("dlq_topic", String(255), nullable=True),
     Column("published_at", DateTime(timezone=True), nullable=True),
+    # One row per content (migration 0002): sha256 of the exact bytes; `recorded_at` is
+    # when it was first seen, `last_seen` and `seen_count` the repeats.
+    Column("content_hash", String(64), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("seen_count", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # open | resolved
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("record_key", LargeBinary, nullable=True),  # the Kafka record's key, for the DLQ
+    UniqueConstraint("content_hash", name="uq_ledighed_dead_letters_content"),
 )
 
 # Tamper evidence (infra/hashchain.py): each event's hash chains onto its predecessor's.

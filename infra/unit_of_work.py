@@ -3,6 +3,7 @@ saved together in one transaction."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from sqlalchemy import delete, insert, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.case import Case
 from domain.member import Member
@@ -30,7 +32,7 @@ class UnitOfWork:
         self._new: dict[UUID, Aggregate] = {}
         self._registry_rows: list[dict[str, Any]] = []
         self._accepted: dict[str, dict[str, Any]] = {}
-        self._dead_letters: list[dict[str, Any]] = []
+        self._dead_letters: dict[str, dict[str, Any]] = {}  # by content hash
         self._previously_accepted: set[str] = set()
         self._touched: dict[UUID, int] = {}
 
@@ -117,31 +119,44 @@ class UnitOfWork:
         message_id: str | None,
         source: dict[str, Any],
         value: bytes | None = None,
+        key: bytes | None = None,
     ) -> None:
         """Keep a rejected message whole: its exact bytes in `value` (a file's line too) and
-        a text form in `raw`; one from Kafka also goes to `<topic>.dlq`.
+        a text form in `raw`; one from Kafka also goes to `<topic>.dlq` with its key. The
+        same content rejected again is one row, seen once more (and open again).
 
         Every text is made safe to store here, whoever the caller: the message was rejected,
         maybe because the store could not keep it (NUL, lone surrogates).
         """
         from_kafka = source.get("partition") is not None
         kept_id = safe_text(message_id, limit=128) if message_id is not None else None
-        self._dead_letters.append(
-            {
-                "value": value,
-                "dlq_topic": f"{source['topic']}.dlq" if from_kafka else None,
+        now = _now()
+        digest = dead_letter_hash(value, raw)
+        seen = self._dead_letters.get(digest)
+        if seen is not None:
+            seen["seen_count"] += 1
+            seen["last_seen"] = now
+            return
+        self._dead_letters[digest] = {
+            "value": value,
+            "record_key": key,
+            "dlq_topic": f"{source['topic']}.dlq" if from_kafka else None,
+            "message_id": kept_id,
+            "raw": safe_text(raw),
+            "error": safe_text(error),
+            "error_field": safe_text(field, limit=128) if field is not None else None,
+            "source": {
+                **source,
+                "topic": safe_text(str(source.get("topic")), limit=255),
                 "message_id": kept_id,
-                "raw": safe_text(raw),
-                "error": safe_text(error),
-                "error_field": safe_text(field, limit=128) if field is not None else None,
-                "source": {
-                    **source,
-                    "topic": safe_text(str(source.get("topic")), limit=255),
-                    "message_id": kept_id,
-                },
-                "recorded_at": _now(),
-            }
-        )
+            },
+            "recorded_at": now,
+            "content_hash": digest,
+            "last_seen": now,
+            "seen_count": 1,
+            "status": "open",
+            "resolved_at": None,
+        }
 
     def commit(self, offsets: Mapping[tuple[str, int], int] | None = None, group: str = "") -> int:
         """Save the batch in one transaction, with the consumer group's next offset per
@@ -152,14 +167,42 @@ class UnitOfWork:
             connection = session.connection()
             bulk_insert(connection, tables.members, self._registry_rows)
             bulk_insert(connection, tables.processed_messages, list(self._accepted.values()))
-            if self._dead_letters:
-                session.execute(insert(tables.dead_letters), self._dead_letters)
+            _keep_dead_letters(session, list(self._dead_letters.values()))
             if offsets:
                 _save_offsets(session, group, offsets)
             if aggregates:
                 self.store.app.save(*aggregates, session=session)
         self.store.remember(self._loaded.values())
         return events
+
+
+def dead_letter_hash(value: bytes | None, raw: str) -> str:
+    """A dead letter's identity: sha256 of its exact bytes (of its text form if none)."""
+    return hashlib.sha256(value if value is not None else raw.encode("utf-8")).hexdigest()
+
+
+def _keep_dead_letters(session: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert new dead letters; one whose content is kept already is seen once more, its
+    error the latest, and open again (a retry that failed, or the producer sent it again)."""
+    if not rows:
+        return
+    table = tables.dead_letters
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[session.get_bind().dialect.name]
+    statement = dialect.insert(table)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.content_hash],
+            set_={
+                "seen_count": table.c.seen_count + statement.excluded.seen_count,
+                "last_seen": statement.excluded.last_seen,
+                "error": statement.excluded.error,
+                "error_field": statement.excluded.error_field,
+                "status": "open",
+                "resolved_at": None,
+            },
+        ),
+        rows,
+    )
 
 
 def _save_offsets(session: Any, group: str, offsets: Mapping[tuple[str, int], int]) -> None:

@@ -521,6 +521,7 @@ def test_a_valid_record_that_breaks_a_rule_goes_to_the_dlq_and_later_records_app
     wait_for(lambda: service.sink.totals.accepted == 4, what="the four good records")
 
     assert [json.loads(d.value) for d in dead] == breaking  # unchanged, in order
+    assert {d.key for d in dead} == {cpr.encode()}  # the original key (the member's CPR)
     headers = [dict(d.headers) for d in dead]
     assert [h["error_field"] for h in headers] == [b"hours", b"hours", b"kind"]
     assert b"more than 160.33 hours" in headers[0]["error"]

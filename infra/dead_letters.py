@@ -1,0 +1,117 @@
+"""Dead letters an operator works: list them, read one as it came, apply them again."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from consumers.records import InboundRecord
+from domain.params import Settings
+from infra import tables
+from infra.ingest import Report, apply_batch_retrying
+from infra.store import Store
+
+STATUSES = ("open", "resolved", "all")
+
+
+def listing(
+    store: Store, status: str = "open", topic: str | None = None, day: date | None = None
+) -> list[dict[str, Any]]:
+    """The dead letters, first seen first: by status, source topic (or file) and the day
+    they were last seen (UTC)."""
+    table = tables.dead_letters
+    query = select(table).order_by(table.c.id)
+    if status != "all":
+        query = query.where(table.c.status == status)
+    if day is not None:
+        start = datetime.combine(day, time(), UTC)
+        query = query.where(table.c.last_seen >= start, table.c.last_seen < start + timedelta(1))
+    with store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    return [
+        _summary(r) for r in rows if topic is None or r["source"].get("topic") == topic
+    ]
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "message_id": row["message_id"],
+        "source": row["source"],
+        "error": row["error"],
+        "error_field": row["error_field"],
+        "first_seen": _iso(row["recorded_at"]),
+        "last_seen": _iso(row["last_seen"]),
+        "count": row["seen_count"],
+        "status": row["status"],
+    }
+
+
+def _iso(moment: datetime) -> str:
+    # SQLite hands back naive datetimes: they were stored in UTC.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+def raw_bytes(store: Store, letter_id: int) -> bytes | None:
+    """The message exactly as it came (None: no such dead letter)."""
+    table = tables.dead_letters
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(table.c.value, table.c.raw).where(table.c.id == letter_id)
+        ).first()
+    if row is None:
+        return None
+    return row.value if row.value is not None else row.raw.encode("utf-8")
+
+
+def retry(
+    store: Store, settings: Settings, letter_ids: list[int] | None
+) -> dict[str, list[int]]:
+    """Apply open dead letters again through the normal path, one at a time and in the
+    order they were first seen (`None`: all open ones). One that applies now (or whose
+    message id was accepted meanwhile, e.g. a corrected copy) is marked resolved; one still
+    refused stays open, its error the latest."""
+    table = tables.dead_letters
+    query = select(table).where(table.c.status == "open").order_by(table.c.id)
+    if letter_ids is not None:
+        query = query.where(table.c.id.in_(letter_ids))
+    with store.engine.connect() as conn:
+        rows = list(conn.execute(query).mappings())
+    outcome: dict[str, list[int]] = {"resolved": [], "still_rejected": []}
+    superseded = store.processed(r["message_id"] for r in rows if r["message_id"] is not None)
+    for row in rows:
+        if row["message_id"] in superseded:  # a corrected copy with its id was accepted
+            _resolve(store, row["id"])
+            outcome["resolved"].append(row["id"])
+            continue
+        source = row["source"]
+        record = InboundRecord(
+            raw=row["raw"],
+            topic=str(source.get("topic")),
+            partition=source.get("partition"),
+            offset=source.get("offset"),
+            line=source.get("offset") if source.get("partition") is None else None,
+            value=row["value"],
+            key=row["record_key"],
+        )
+        report = Report()
+        apply_batch_retrying(store, settings, [record], report)
+        if report.rejected:
+            outcome["still_rejected"].append(row["id"])
+            continue
+        _resolve(store, row["id"])
+        outcome["resolved"].append(row["id"])
+    return outcome
+
+
+def _resolve(store: Store, letter_id: int) -> None:
+    table = tables.dead_letters
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.id == letter_id)
+            .values(status="resolved", resolved_at=datetime.now(UTC))
+        )
