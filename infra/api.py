@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
@@ -15,18 +15,22 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from consumers.records import InboundRecord
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.member import Member
-from domain.messages import MESSAGE_TYPES
-from infra import reads
-from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires
+from domain.messages import InvalidMessage, parse_message
+from infra import access_log, reads
+from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires, visible_handovers
+from infra.api_body import check_content_type, read_limited, strict_text
+from infra.api_limits import RateLimiter
 from infra.api_support import (
     AFTER,
     CONFLICTS,
     ERRORS,
+    LIMIT,
     MESSAGE_BODY,
     SVG,
     AsOf,
@@ -39,10 +43,9 @@ from infra.api_support import (
     moment,
     openapi,
     optional,
-    peek,
 )
 from infra.hashchain import verify
-from infra.ingest import Report, apply_batch
+from infra.ingest import Report, apply_messages
 from infra.settings import Settings
 from infra.store import Store
 
@@ -54,9 +57,11 @@ def create_app(
 ) -> FastAPI:
     """The API over `store` (one of its own on settings.db_url if none); `service_status`
     gives the running service's live numbers (consumer lag) to /health and /metrics."""
-    tokens = Tokens(load_tokens(settings.api_tokens, settings.api_tokens_file))
+    limiter = RateLimiter(settings.api_rate_per_s, settings.api_rate_burst)
+    tokens = Tokens(load_tokens(settings.api_tokens, settings.api_tokens_file), limiter)
     own_store = store is None
     db: Store = Store(settings.db_url) if store is None else store
+    access_log.create_tables(db.engine)  # until a migration creates them
     rules = settings.rule_settings()
     writing = threading.Lock()  # posted messages and recorded reads: one at a time
 
@@ -89,8 +94,26 @@ def create_app(
             raise HTTPException(404, f"no member {cpr}")
         return cpr, member_id
 
+    def record_access(
+        who: Principal, what: str, member_ids: Iterable[UUID], rows: int, **query: Any
+    ) -> None:
+        """The read goes into the access log: who, what with which parameters, which
+        members (by id: no CPR in it)."""
+        access_log.record(
+            db.engine,
+            reader=who.name,
+            role=who.role,
+            source=who.source_topic,
+            what=what,
+            parameters=query,
+            member_ids=member_ids,
+            rows=rows,
+        )
+
     def record_read(who: Principal, member_id: UUID, what: str, **query: Any) -> None:
-        """The read goes into the member's audit trail (no CPR in it: the member is the id)."""
+        """The read goes into the member's audit trail (no CPR in it: the member is the id)
+        and into the access log."""
+        record_access(who, what, [member_id], 1, **query)
         shown = " ".join(f"{k}={v}" for k, v in query.items() if v not in (None, False))
         source = {"message_id": None, "topic": who.source_topic, "partition": None, "offset": None}
         with writing:
@@ -192,7 +215,17 @@ def create_app(
     ) -> Any:
         """Open tasks on the day, oldest due first (`ledighed worklist --json`)."""
         day = as_of or date.today()
-        return JSONResponse(reads.worklist(db, day, rules, adviser or None, moment(known_at)))
+        rows = reads.worklist_of_members(db, day, rules, adviser or None, moment(known_at))
+        record_access(
+            who,
+            "worklist",
+            (member for member, _ in rows),
+            len(rows),
+            as_of=as_of,
+            known_at=known_at,
+            adviser=adviser,
+        )
+        return JSONResponse([row for _, row in rows])
 
     @app.get(
         "/handovers",
@@ -204,15 +237,28 @@ def create_app(
         as_of: AsOf = None,
         known_at: KnownAt = None,
         after: Annotated[int, Query(ge=0, description=AFTER)] = 0,
-        limit: Annotated[int | None, Query(ge=1, le=10_000, description="at most")] = None,
+        limit: Annotated[int | None, Query(ge=1, description=LIMIT)] = None,
         who: Principal = feed_reader,
     ) -> Any:
         """The handover feed as published, oldest first (`ledighed handovers --json`), a page
-        at a time: `after` counts the messages read already."""
-        rows = reads.handovers(db, moment(known_at))
+        at a time: `after` counts the messages read already. A jobcenter reads its own
+        municipalities' handovers (and what replaces them), and pages through those."""
+        feed = reads.handovers_of_members(db, moment(known_at))
+        member_of = {message["message_id"]: member for member, message in feed}
+        rows = visible_handovers(who, [message for _, message in feed])
         if as_of is not None:
             rows = [r for r in rows if r["effective_on"] <= as_of.isoformat()]
-        page = rows[after : None if limit is None else after + limit]
+        page = rows[after : after + min(limit or settings.api_max_page, settings.api_max_page)]
+        record_access(
+            who,
+            "handovers",
+            (member_of[message["message_id"]] for message in page),
+            len(page),
+            as_of=as_of,
+            known_at=known_at,
+            after=after,
+            limit=limit,
+        )
         headers = {"X-Next-After": str(after + len(page)), "X-Feed-Length": str(len(rows))}
         return JSONResponse(page, headers=headers)
 
@@ -231,20 +277,35 @@ def create_app(
     )
     async def post_message(request: Request, who: Principal = poster) -> Any:
         """One inbound message of the contract, applied as the consumers apply it: 200 with
-        the duplicate flag, 422 with the reason and field (kept in the dead letters)."""
-        return await run_in_threadpool(post, await request.body(), who)
+        the duplicate flag, 422 with the reason and field (kept in the dead letters); 415,
+        413 or 400 for a body that is not JSON in UTF-8 within the limits, before anything
+        else; 403 when the role may not post the message the body turns out to be."""
+        check_content_type(request.headers.get("content-type"))
+        try:
+            body = await read_limited(
+                request.stream(), request.headers.get("content-length"), settings.api_max_body_bytes
+            )
+        except ClientDisconnect:  # gone (or cut off by the read timeout): nobody to answer
+            return Response(status_code=400)
+        return await run_in_threadpool(post, strict_text(body, settings.api_max_depth), who)
 
-    def post(body: bytes, who: Principal) -> Any:
-        kind, channel, message_id = peek(body)
-        if isinstance(kind, str) and kind in MESSAGE_TYPES and not may_post(who, kind, channel):
-            raise HTTPException(403, f"the role {who.role!r} may not post {kind!r} messages")
-        record = InboundRecord(body.decode("utf-8", errors="replace"), who.source_topic, None, None)
+    def post(body: str, who: Principal) -> Any:
+        try:
+            message: Any = parse_message(body)
+        except InvalidMessage as error:
+            message = error  # rejected below as a consumer rejects it: a dead letter, a 422
+        else:  # the role is decided on the message as it will be applied, never before
+            if not may_post(who, message):
+                raise HTTPException(
+                    403, f"the role {who.role!r} may not post this {message.type!r} message"
+                )
+        record = InboundRecord(body, who.source_topic, None, None)
         report = Report()
         with writing:
             for attempt in range(3):
                 report = Report()
                 try:
-                    apply_batch(db, rules, [record], report)
+                    apply_messages(db, rules, [(record, message)], report)
                     break
                 except CONFLICTS:  # another writer saved the member meanwhile: again
                     if attempt == 2:
@@ -253,7 +314,11 @@ def create_app(
             rejected = report.rejected[0]
             keys = ("error", "error_field", "message_id")
             return JSONResponse({k: rejected[k] for k in keys}, 422)
-        return {"accepted": True, "duplicate": bool(report.duplicates), "message_id": message_id}
+        return {
+            "accepted": True,
+            "duplicate": bool(report.duplicates),
+            "message_id": message.message_id,
+        }
 
     @app.get("/health", tags=["service"])
     def health() -> Any:

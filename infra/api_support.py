@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -59,8 +58,12 @@ KnownAt = Annotated[
     ),
 ]
 AFTER = "skip the feed's first `after` messages (those read already; X-Next-After: the next)"
+LIMIT = "at most this many (and never more than LEDIGHED_API_MAX_PAGE, the default)"
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 422)
+    code: {"model": ErrorBody} for code in (401, 403, 404, 422, 429)
+}
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 413, 415)
 }
 MESSAGE_BODY = {
     "requestBody": {
@@ -91,24 +94,6 @@ def moment(known_at: str | None) -> datetime | None:
         return parse_moment(known_at[:11] + known_at[11:].replace(" ", "+"))
     except ValueError as error:
         raise Invalid(str(error), "known_at") from None
-
-
-def peek(body: bytes) -> tuple[object, object, str | None]:
-    """The posted message's type, holiday channel and message id, if it is a JSON object."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None, None, None
-    except RecursionError:
-        raise Invalid("the message is nested too deeply", None) from None
-    if not isinstance(data, dict):
-        return None, None, None
-    message_id = data.get("message_id")
-    return (
-        data.get("type"),
-        data.get("channel"),
-        message_id if isinstance(message_id, str) else None,
-    )
 
 
 def optional(module: Any, name: str) -> Callable[..., Any]:
