@@ -29,6 +29,7 @@ from infra.api_limits import RateLimiter
 from infra.api_support import (
     AFTER,
     CONFLICTS,
+    CPR_PATTERN,
     ERRORS,
     LIMIT,
     MESSAGE_BODY,
@@ -261,6 +262,46 @@ def create_app(
         )
         headers = {"X-Next-After": str(after + len(page)), "X-Feed-Length": str(len(rows))}
         return JSONResponse(page, headers=headers)
+
+    @app.get("/access-log", tags=["audit"], response_model=None, responses=ERRORS)
+    def access_log_entries(
+        cpr: Annotated[
+            str | None, Query(pattern=CPR_PATTERN, description="only reads of this member")
+        ] = None,
+        reader: Annotated[str | None, Query(description="only this reader's (a name)")] = None,
+        since: Annotated[str | None, Query(description="from this moment (a day: its start)")] = (
+            None
+        ),
+        until: Annotated[str | None, Query(description="to this moment (a day: its end)")] = None,
+        after: Annotated[int, Query(ge=0, description="entries after this entry_id")] = 0,
+        limit: Annotated[int | None, Query(ge=1, description=LIMIT)] = None,
+        who: Principal = auditor,
+    ) -> Any:
+        """Every recorded read of personal data, oldest first (`ledighed access-log --json`):
+        who read, when, what with which parameters, and which members (ids, no CPRs)."""
+        member_id = member_of(cpr)[1] if cpr else None
+        rows = access_log.entries(
+            db.engine,
+            member_id=member_id,
+            reader=reader,
+            since=moment(since, "since", since=True),
+            until=moment(until, "until"),
+            after=after,
+            limit=min(limit or settings.api_max_page, settings.api_max_page),
+        )
+        record_access(
+            who,
+            "access-log",
+            [member_id] if member_id else [],
+            len(rows),
+            reader=reader,
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+        )
+        next_after = rows[-1]["entry_id"] if rows else after
+        return JSONResponse(rows, headers={"X-Next-After": str(next_after)})
 
     @app.get("/audit/verify", tags=["audit"], responses=ERRORS)
     def audit_verify(who: Principal = auditor) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.messages import InboundMessage
 from infra import tables
-from infra.clock import parse_moment
+from infra.clock import parse_moment, parse_since
 from infra.store import Store
 from projections.tables import handover_published
 
@@ -46,7 +46,8 @@ class Posted(BaseModel):
     message_id: str | None
 
 
-CprPath = Annotated[str, Path(pattern=r"^[0-9]{6}-?[0-9]{4}$", description="the member's CPR")]
+CPR_PATTERN = r"^[0-9]{6}-?[0-9]{4}$"
+CprPath = Annotated[str, Path(pattern=CPR_PATTERN, description="the member's CPR")]
 AsOf = Annotated[
     date | None, Query(description="the day to judge the state on (default today), as --as-of")
 ]
@@ -86,14 +87,15 @@ class Invalid(Exception):
         self.reason, self.field = reason, field
 
 
-def moment(known_at: str | None) -> datetime | None:
-    """`known_at` parsed as the command line's --known-at."""
+def moment(known_at: str | None, field: str = "known_at", since: bool = False) -> datetime | None:
+    """`known_at` parsed as the command line's --known-at (`since`: a day is its start)."""
     if known_at is None:
         return None
     try:  # a "+" left unencoded in a query string arrives as a space
-        return parse_moment(known_at[:11] + known_at[11:].replace(" ", "+"))
+        text = known_at[:11] + known_at[11:].replace(" ", "+")
+        return parse_since(text) if since else parse_moment(text)
     except ValueError as error:
-        raise Invalid(str(error), "known_at") from None
+        raise Invalid(str(error), field) from None
 
 
 def optional(module: Any, name: str) -> Callable[..., Any]:
