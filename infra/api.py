@@ -28,6 +28,7 @@ from infra.api_body import check_content_type, read_limited, strict_text
 from infra.api_limits import RateLimiter
 from infra.api_support import (
     AFTER,
+    BODY_ERRORS,
     CONFLICTS,
     CPR_PATTERN,
     ERRORS,
@@ -313,7 +314,7 @@ def create_app(
         "/messages",
         tags=["messages"],
         response_model=Posted,
-        responses=ERRORS,
+        responses={**ERRORS, **BODY_ERRORS},
         openapi_extra=MESSAGE_BODY,
     )
     async def post_message(request: Request, who: Principal = poster) -> Any:

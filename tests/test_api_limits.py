@@ -163,19 +163,32 @@ def test_each_refusal_comes_before_the_role_and_applies_nothing(db_url: str) -> 
 def test_a_body_of_exactly_the_limit_is_taken_and_a_chunked_one_over_it_is_not(
     tmp_path: Path,
 ) -> None:
+    """The default limit, 64 KiB: a message padded to exactly that is applied; one byte more,
+    sent in chunks without a Content-Length, is refused as it arrives; a smaller setting holds."""
     url = f"sqlite:///{tmp_path}/size.db"
     ingest(url, "02_late_move_revises_handover.jsonl")
-    client, store = client_for(url, api_max_body_bytes=4096)
+    client, store = client_for(url)
     try:
-        taken = client.post("/messages", content=limit_sized(4096), headers=headers("adviser"))
+        limit = Settings().api_max_body_bytes
+        taken = client.post("/messages", content=limit_sized(limit), headers=headers("adviser"))
         assert taken.status_code == 200 and taken.json()["accepted"], taken.text
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
-            yield limit_sized(4097)[:4000]
-            yield limit_sized(4097)[4000:]
+            body = limit_sized(limit + 1)
+            yield from (body[i : i + 4096] for i in range(0, len(body), 4096))
 
         chunked = client.post("/messages", content=chunks(), headers=headers("adviser"))
         assert chunked.status_code == 413
+    finally:
+        store.close()
+    small, store = client_for(url, api_max_body_bytes=4096)
+    try:
+        assert (
+            small.post(
+                "/messages", content=limit_sized(4097), headers=headers("adviser")
+            ).status_code
+            == 413
+        )
     finally:
         store.close()
 
