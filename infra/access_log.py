@@ -65,7 +65,8 @@ def record(
     read_at: datetime | None = None,
 ) -> int:
     """One read, its members by id (each once), in one transaction; the entry's id."""
-    shown = {k: _plain(v) for k, v in parameters.items() if v not in (None, False)}
+    # the parameters given (an `after` of 0 included; a flag left off and None are not)
+    shown = {k: _plain(v) for k, v in parameters.items() if v is not None and v is not False}
     members = sorted({str(m) for m in member_ids})
     with engine.begin() as conn:
         entry_id = conn.execute(

@@ -19,6 +19,7 @@ from infra.cli import main
 from infra.clock import COPENHAGEN
 from infra.settings import Settings
 from infra.store import Store
+from tests import api_figures
 from tests.scenario_helpers import SCENARIOS
 
 TOKENS = "t-adv=adviser:anna,t-aud=auditor:ida,t-job=jobcenter:*,t-sys=system"
@@ -48,7 +49,13 @@ def ingest(url: str, *names: str) -> None:
 def app_for(url: str, **settings: Any) -> tuple[TestClient, Store]:
     store = Store(url)
     app = create_app(Settings(db_url=url, api_tokens=TOKENS, **settings), store)
-    return TestClient(app), store
+    return api_figures.counting(TestClient(app), {v: k for k, v in ROLES.items()}), store
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _figures() -> Iterator[None]:
+    yield
+    api_figures.dump()
 
 
 @pytest.fixture
