@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
@@ -20,12 +20,12 @@ from starlette.requests import ClientDisconnect
 from consumers.records import InboundRecord
 from domain import outbound
 from domain.cpr import normalize_cpr
-from domain.member import Member
 from domain.messages import InvalidMessage, parse_message
 from infra import access_log, reads
 from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires, visible_handovers
 from infra.api_body import check_content_type, read_limited, strict_text
 from infra.api_limits import RateLimiter
+from infra.api_records import ReadRecorder
 from infra.api_support import (
     AFTER,
     BODY_ERRORS,
@@ -66,6 +66,8 @@ def create_app(
     access_log.create_tables(db.engine)  # until a migration creates them
     rules = settings.rule_settings()
     writing = threading.Lock()  # posted messages and recorded reads: one at a time
+    recorder = ReadRecorder(db, writing)
+    record_access, record_read = recorder.access, recorder.case_read
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -95,43 +97,6 @@ def create_app(
         if member_id is None:
             raise HTTPException(404, f"no member {cpr}")
         return cpr, member_id
-
-    def record_access(
-        who: Principal, what: str, member_ids: Iterable[UUID], rows: int, **query: Any
-    ) -> None:
-        """The read goes into the access log: who, what with which parameters, which
-        members (by id: no CPR in it)."""
-        access_log.record(
-            db.engine,
-            reader=who.name,
-            role=who.role,
-            source=who.source_topic,
-            what=what,
-            parameters=query,
-            member_ids=member_ids,
-            rows=rows,
-        )
-
-    def record_read(who: Principal, member_id: UUID, what: str, **query: Any) -> None:
-        """The read goes into the member's audit trail (no CPR in it: the member is the id)
-        and into the access log."""
-        record_access(who, what, [member_id], 1, **query)
-        shown = " ".join(f"{k}={v}" for k, v in query.items() if v not in (None, False))
-        source = {"message_id": None, "topic": who.source_topic, "partition": None, "offset": None}
-        with writing:
-            for attempt in range(3):
-                member: Member = db.app.repository.get(member_id)
-                member.record_read(
-                    who.name, who.role, f"{what} {shown}".strip(), date.today(), source
-                )
-                try:
-                    db.app.save(member)
-                except CONFLICTS:
-                    if attempt == 2:
-                        raise
-                    continue
-                db.remember([member])  # the batch path's cache must not keep an older copy
-                return
 
     def no_case(cpr: str, day: date | None) -> HTTPException:
         return HTTPException(404, f"no case for {cpr} as of {day or date.today()}")
