@@ -15,19 +15,24 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from consumers.records import InboundRecord
 from domain import outbound
 from domain.cpr import normalize_cpr
-from domain.member import Member
-from domain.messages import MESSAGE_TYPES
-from domain.untrusted import safe_text
-from infra import reads
-from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires
+from domain.messages import InvalidMessage, parse_message
+from infra import access_log, reads
+from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires, visible_handovers
+from infra.api_body import check_content_type, read_limited, strict_text
+from infra.api_limits import RateLimiter
+from infra.api_records import ReadRecorder
 from infra.api_support import (
     AFTER,
+    BODY_ERRORS,
     CONFLICTS,
+    CPR_PATTERN,
     ERRORS,
+    LIMIT,
     MESSAGE_BODY,
     SVG,
     AsOf,
@@ -40,10 +45,9 @@ from infra.api_support import (
     moment,
     openapi,
     optional,
-    peek,
 )
 from infra.hashchain import verify
-from infra.ingest import Report, apply_batch
+from infra.ingest import Report, apply_messages
 from infra.settings import Settings
 from infra.store import Store
 
@@ -55,11 +59,14 @@ def create_app(
 ) -> FastAPI:
     """The API over `store` (one of its own on settings.db_url if none); `service_status`
     gives the running service's live numbers (consumer lag) to /health and /metrics."""
-    tokens = Tokens(load_tokens(settings.api_tokens, settings.api_tokens_file))
+    limiter = RateLimiter(settings.api_rate_per_s, settings.api_rate_burst)
+    tokens = Tokens(load_tokens(settings.api_tokens, settings.api_tokens_file), limiter)
     own_store = store is None
     db: Store = Store(settings.db_url) if store is None else store
     rules = settings.rule_settings()
     writing = threading.Lock()  # posted messages and recorded reads: one at a time
+    recorder = ReadRecorder(db, writing)
+    record_access, record_read = recorder.access, recorder.case_read
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -89,25 +96,6 @@ def create_app(
         if member_id is None:
             raise HTTPException(404, f"no member {cpr}")
         return cpr, member_id
-
-    def record_read(who: Principal, member_id: UUID, what: str, **query: Any) -> None:
-        """The read goes into the member's audit trail (no CPR in it: the member is the id)."""
-        shown = " ".join(f"{k}={v}" for k, v in query.items() if v not in (None, False))
-        source = {"message_id": None, "topic": who.source_topic, "partition": None, "offset": None}
-        with writing:
-            for attempt in range(3):
-                member: Member = db.app.repository.get(member_id)
-                member.record_read(
-                    who.name, who.role, f"{what} {shown}".strip(), date.today(), source
-                )
-                try:
-                    db.app.save(member)
-                except CONFLICTS:
-                    if attempt == 2:
-                        raise
-                    continue
-                db.remember([member])  # the batch path's cache must not keep an older copy
-                return
 
     def no_case(cpr: str, day: date | None) -> HTTPException:
         return HTTPException(404, f"no case for {cpr} as of {day or date.today()}")
@@ -193,7 +181,17 @@ def create_app(
     ) -> Any:
         """Open tasks on the day, oldest due first (`ledighed worklist --json`)."""
         day = as_of or date.today()
-        return JSONResponse(reads.worklist(db, day, rules, adviser or None, moment(known_at)))
+        rows = reads.worklist_of_members(db, day, rules, adviser or None, moment(known_at))
+        record_access(
+            who,
+            "worklist",
+            (member for member, _ in rows),
+            len(rows),
+            as_of=as_of,
+            known_at=known_at,
+            adviser=adviser,
+        )
+        return JSONResponse([row for _, row in rows])
 
     @app.get(
         "/handovers",
@@ -205,17 +203,70 @@ def create_app(
         as_of: AsOf = None,
         known_at: KnownAt = None,
         after: Annotated[int, Query(ge=0, description=AFTER)] = 0,
-        limit: Annotated[int | None, Query(ge=1, le=10_000, description="at most")] = None,
+        limit: Annotated[int | None, Query(ge=1, description=LIMIT)] = None,
         who: Principal = feed_reader,
     ) -> Any:
         """The handover feed as published, oldest first (`ledighed handovers --json`), a page
-        at a time: `after` counts the messages read already."""
-        rows = reads.handovers(db, moment(known_at))
+        at a time: `after` counts the messages read already. A jobcenter reads its own
+        municipalities' handovers (and what replaces them), and pages through those."""
+        feed = reads.handovers_of_members(db, moment(known_at))
+        member_of = {message["message_id"]: member for member, message in feed}
+        rows = visible_handovers(who, [message for _, message in feed])
         if as_of is not None:
             rows = [r for r in rows if r["effective_on"] <= as_of.isoformat()]
-        page = rows[after : None if limit is None else after + limit]
+        page = rows[after : after + min(limit or settings.api_max_page, settings.api_max_page)]
+        record_access(
+            who,
+            "handovers",
+            (member_of[message["message_id"]] for message in page),
+            len(page),
+            as_of=as_of,
+            known_at=known_at,
+            after=after,
+            limit=limit,
+        )
         headers = {"X-Next-After": str(after + len(page)), "X-Feed-Length": str(len(rows))}
         return JSONResponse(page, headers=headers)
+
+    @app.get("/access-log", tags=["audit"], response_model=None, responses=ERRORS)
+    def access_log_entries(
+        cpr: Annotated[
+            str | None, Query(pattern=CPR_PATTERN, description="only reads of this member")
+        ] = None,
+        reader: Annotated[str | None, Query(description="only this reader's (a name)")] = None,
+        since: Annotated[str | None, Query(description="from this moment (a day: its start)")] = (
+            None
+        ),
+        until: Annotated[str | None, Query(description="to this moment (a day: its end)")] = None,
+        after: Annotated[int, Query(ge=0, description="entries after this entry_id")] = 0,
+        limit: Annotated[int | None, Query(ge=1, description=LIMIT)] = None,
+        who: Principal = auditor,
+    ) -> Any:
+        """Every recorded read of personal data, oldest first (`ledighed access-log --json`):
+        who read, when, what with which parameters, and which members (ids, no CPRs)."""
+        member_id = member_of(cpr)[1] if cpr else None
+        rows = access_log.entries(
+            db.engine,
+            member_id=member_id,
+            reader=reader,
+            since=moment(since, "since", since=True),
+            until=moment(until, "until"),
+            after=after,
+            limit=min(limit or settings.api_max_page, settings.api_max_page),
+        )
+        record_access(
+            who,
+            "access-log",
+            [member_id] if member_id else [],
+            len(rows),
+            reader=reader,
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+        )
+        next_after = rows[-1]["entry_id"] if rows else after
+        return JSONResponse(rows, headers={"X-Next-After": str(next_after)})
 
     @app.get("/audit/verify", tags=["audit"], responses=ERRORS)
     def audit_verify(who: Principal = auditor) -> dict[str, Any]:
@@ -227,26 +278,40 @@ def create_app(
         "/messages",
         tags=["messages"],
         response_model=Posted,
-        responses=ERRORS,
+        responses={**ERRORS, **BODY_ERRORS},
         openapi_extra=MESSAGE_BODY,
     )
     async def post_message(request: Request, who: Principal = poster) -> Any:
         """One inbound message of the contract, applied as the consumers apply it: 200 with
-        the duplicate flag, 422 with the reason and field (kept in the dead letters)."""
-        return await run_in_threadpool(post, await request.body(), who)
+        the duplicate flag, 422 with the reason and field (kept in the dead letters); 415,
+        413 or 400 for a body that is not JSON in UTF-8 within the limits, before anything
+        else; 403 when the role may not post the message the body turns out to be."""
+        check_content_type(request.headers.get("content-type"))
+        try:
+            body = await read_limited(
+                request.stream(), request.headers.get("content-length"), settings.api_max_body_bytes
+            )
+        except ClientDisconnect:  # gone (or cut off by the read timeout): nobody to answer
+            return Response(status_code=400)
+        return await run_in_threadpool(post, strict_text(body, settings.api_max_depth), who)
 
-    def post(body: bytes, who: Principal) -> Any:
-        kind, channel, message_id = peek(body)
-        if isinstance(kind, str) and kind in MESSAGE_TYPES and not may_post(who, kind, channel):
-            raise HTTPException(403, f"the role {who.role!r} may not post {kind!r} messages")
-        # The exact bytes are parsed (a body that is not UTF-8 is rejected) and kept.
-        record = InboundRecord(safe_text(body), who.source_topic, None, None, value=body)
+    def post(body: str, who: Principal) -> Any:
+        try:
+            message: Any = parse_message(body)
+        except InvalidMessage as error:
+            message = error  # rejected below as a consumer rejects it: a dead letter, a 422
+        else:  # the role is decided on the message as it will be applied, never before
+            if not may_post(who, message):
+                raise HTTPException(
+                    403, f"the role {who.role!r} may not post this {message.type!r} message"
+                )
+        record = InboundRecord(body, who.source_topic, None, None)
         report = Report()
         with writing:
             for attempt in range(3):
                 report = Report()
                 try:
-                    apply_batch(db, rules, [record], report)
+                    apply_messages(db, rules, [(record, message)], report)
                     break
                 except CONFLICTS:  # another writer saved the member meanwhile: again
                     if attempt == 2:
@@ -255,7 +320,11 @@ def create_app(
             rejected = report.rejected[0]
             keys = ("error", "error_field", "message_id")
             return JSONResponse({k: rejected[k] for k in keys}, 422)
-        return {"accepted": True, "duplicate": bool(report.duplicates), "message_id": message_id}
+        return {
+            "accepted": True,
+            "duplicate": bool(report.duplicates),
+            "message_id": message.message_id,
+        }
 
     @app.get("/health", tags=["service"])
     def health() -> Any:

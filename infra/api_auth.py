@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from domain.messages import BaseMessage, HolidayRequested
+from domain.municipalities import is_danish
+from infra.api_limits import RateLimiter, retry_after
 
 ROLES = ("adviser", "auditor", "jobcenter", "system")
 
@@ -29,13 +34,19 @@ ADVISER_MESSAGES = frozenset(
 payment systems', the address registry's, the jobcenter's) needs the `system` role."""
 
 
+EVERY_MUNICIPALITY = "*"
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The holder of a token: a role, and a name for the audit trail (the role if none)."""
+    """The holder of a token: a role, and a name for the audit trail (the role if none); a
+    jobcenter's token also names the municipalities whose handovers it may read (None:
+    every one, asked for as `jobcenter:*`)."""
 
     token: str
     role: str
     name: str
+    municipalities: frozenset[int] | None = None
 
     @property
     def source_topic(self) -> str:
@@ -54,13 +65,33 @@ def parse_tokens(text: str, origin: str = "LEDIGHED_API_TOKENS") -> list[Princip
             token, sep, rest = entry.partition("=")
             role, _, name = rest.partition(":")
             token, role, name = token.strip(), role.strip(), name.strip()
+            where = f"{origin} line {number}: {entry.split('=')[0][:4]}…"
             if not sep or not token or role not in ROLES:
                 raise ValueError(
-                    f"{origin} line {number}: {entry.split('=')[0][:4]}…: expected "
-                    f"token=role or token=role:name, role one of {', '.join(ROLES)}"
+                    f"{where}: expected token=role or token=role:name, "
+                    f"role one of {', '.join(ROLES)}"
                 )
-            principals.append(Principal(token, role, name or role))
+            if role == "jobcenter":
+                principals.append(_jobcenter(token, name, where))
+            else:
+                principals.append(Principal(token, role, name or role))
     return principals
+
+
+def _jobcenter(token: str, rest: str, where: str) -> Principal:
+    """`jobcenter:751`, `jobcenter:751+730`, `jobcenter:*`, each with an optional `:name`."""
+    codes_text, _, name = rest.partition(":")
+    codes_text, name = codes_text.strip(), name.strip()
+    if codes_text == EVERY_MUNICIPALITY:
+        return Principal(token, "jobcenter", name or "every-municipality", None)
+    codes = [code.strip() for code in codes_text.split("+")]
+    if not codes_text or not all(code.isdigit() and is_danish(int(code)) for code in codes):
+        raise ValueError(
+            f"{where}: a jobcenter token names its municipality codes, e.g. jobcenter:751 or "
+            f"jobcenter:751+730 (jobcenter:* for every municipality), not {rest or 'none'!r}"
+        )
+    municipalities = frozenset(int(code) for code in codes)
+    return Principal(token, "jobcenter", name or codes_text, municipalities)
 
 
 def load_tokens(api_tokens: str, api_tokens_file: str | None) -> list[Principal]:
@@ -73,10 +104,12 @@ def load_tokens(api_tokens: str, api_tokens_file: str | None) -> list[Principal]
 
 
 class Tokens:
-    """The configured tokens, compared in constant time (every token is compared)."""
+    """The configured tokens, compared in constant time (every token is compared), and the
+    rate limit each token's requests are held to (none without one)."""
 
-    def __init__(self, principals: Iterable[Principal]) -> None:
+    def __init__(self, principals: Iterable[Principal], limiter: RateLimiter | None = None) -> None:
         self.principals = list(principals)
+        self.limiter = limiter
 
     def find(self, given: str) -> Principal | None:
         found = None
@@ -106,6 +139,10 @@ def requires(tokens: Tokens, *roles: str) -> Callable[..., Principal]:
         principal = tokens.find(credentials.credentials)
         if principal is None:
             raise _unauthorized("the token is not known", "invalid_token")
+        wait_s = tokens.limiter.take(principal.token) if tokens.limiter else 0.0
+        if wait_s:
+            headers = {"Retry-After": retry_after(wait_s)}
+            raise HTTPException(429, "too many requests for this token", headers=headers)
         if principal.role not in roles:
             raise HTTPException(403, f"the role {principal.role!r} may not do this")
         return principal
@@ -113,10 +150,31 @@ def requires(tokens: Tokens, *roles: str) -> Callable[..., Principal]:
     return dependency
 
 
-def may_post(principal: Principal, kind: object, channel: object) -> bool:
-    """Whether the principal may post a message of this type (and holiday channel)."""
+def may_post(principal: Principal, message: BaseMessage) -> bool:
+    """Whether the principal may post this message, judged on the parsed and validated
+    message (its type, and a holiday request's channel), never on a first look at the body."""
     if principal.role == "system":
         return True
-    if principal.role != "adviser" or kind not in ADVISER_MESSAGES:
+    if principal.role != "adviser" or message.type not in ADVISER_MESSAGES:
         return False
-    return not (kind == "holiday_requested" and channel == "jobnet")
+    return not (isinstance(message, HolidayRequested) and message.channel == "jobnet")
+
+
+def visible_handovers(
+    principal: Principal, feed: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The feed as this principal may read it: a jobcenter's own municipalities' handovers,
+    and every message that replaces one of those (a revision that moves the case to another
+    jobcenter, a withdrawal), so that no jobcenter keeps a handover that is no longer live."""
+    if principal.role != "jobcenter" or principal.municipalities is None:
+        return list(feed)
+    seen: set[str] = set()
+    visible = []
+    for message in feed:  # oldest first: a replacement comes after what it replaces
+        if (
+            message["jobcenter_municipality_code"] in principal.municipalities
+            or message["replaces"] in seen
+        ):
+            seen.add(message["message_id"])
+            visible.append(message)
+    return visible

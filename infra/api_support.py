@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -21,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.messages import InboundMessage
 from infra import tables
-from infra.clock import parse_moment
+from infra.clock import parse_moment, parse_since
 from infra.store import Store
 from projections.tables import handover_published
 
@@ -49,7 +48,8 @@ class Posted(BaseModel):
     message_id: str | None
 
 
-CprPath = Annotated[str, Path(pattern=r"^[0-9]{6}-?[0-9]{4}$", description="the member's CPR")]
+CPR_PATTERN = r"^[0-9]{6}-?[0-9]{4}$"
+CprPath = Annotated[str, Path(pattern=CPR_PATTERN, description="the member's CPR")]
 AsOf = Annotated[
     date | None, Query(description="the day to judge the state on (default today), as --as-of")
 ]
@@ -61,8 +61,12 @@ KnownAt = Annotated[
     ),
 ]
 AFTER = "skip the feed's first `after` messages (those read already; X-Next-After: the next)"
+LIMIT = "at most this many (and never more than LEDIGHED_API_MAX_PAGE, the default)"
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 422)
+    code: {"model": ErrorBody} for code in (401, 403, 404, 422, 429)
+}
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 413, 415)
 }
 MESSAGE_BODY = {
     "requestBody": {
@@ -85,32 +89,15 @@ class Invalid(Exception):
         self.reason, self.field = reason, field
 
 
-def moment(known_at: str | None) -> datetime | None:
-    """`known_at` parsed as the command line's --known-at."""
+def moment(known_at: str | None, field: str = "known_at", since: bool = False) -> datetime | None:
+    """`known_at` parsed as the command line's --known-at (`since`: a day is its start)."""
     if known_at is None:
         return None
     try:  # a "+" left unencoded in a query string arrives as a space
-        return parse_moment(known_at[:11] + known_at[11:].replace(" ", "+"))
+        text = known_at[:11] + known_at[11:].replace(" ", "+")
+        return parse_since(text) if since else parse_moment(text)
     except ValueError as error:
-        raise Invalid(str(error), "known_at") from None
-
-
-def peek(body: bytes) -> tuple[object, object, str | None]:
-    """The posted message's type, holiday channel and message id, if it is a JSON object."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None, None, None
-    except RecursionError:
-        raise Invalid("the message is nested too deeply", None) from None
-    if not isinstance(data, dict):
-        return None, None, None
-    message_id = data.get("message_id")
-    return (
-        data.get("type"),
-        data.get("channel"),
-        message_id if isinstance(message_id, str) else None,
-    )
+        raise Invalid(str(error), field) from None
 
 
 def optional(module: Any, name: str) -> Callable[..., Any]:

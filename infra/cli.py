@@ -20,8 +20,8 @@ from tqdm import tqdm
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
-from infra import dead_letters, migrations, projections
-from infra.clock import parse_moment
+from infra import access_log, dead_letters, migrations, projections
+from infra.clock import parse_moment, parse_since
 from infra.failures import describe
 from infra.hashchain import verify
 from infra.ingest import Report, file_records, ingest
@@ -42,6 +42,13 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
 def _moment(text: str) -> datetime:
     try:
         return parse_moment(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _since(text: str) -> datetime:
+    try:
+        return parse_since(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -127,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="every derived fact of the member's latest case, its rule and its events",
     )
     p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
+
+    p = commands.add_parser(
+        "access-log",
+        parents=[common],
+        help="every recorded read of personal data over HTTP: who, when, what, which members",
+    )
+    p.add_argument("--cpr", type=_cpr, help="only reads that showed this member")
+    p.add_argument("--reader", help="only this reader's reads (the token's name)")
+    p.add_argument("--since", type=_since, help="from this moment (a day alone: its start)")
+    p.add_argument("--until", type=_moment, help="to this moment (a day alone: its end)")
+    p.add_argument("--after", type=int, default=0, help="entries after this entry_id")
+    p.add_argument("--limit", type=_positive, default=1000, help="at most (default 1000)")
 
     p = commands.add_parser("audit", help="tamper evidence of the stored events")
     audit = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
@@ -539,6 +558,25 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         report = tick(store, args.on or date.today(), rules)
         projections.catch_up(store)
         _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")
+        return 0
+    if args.command == "access-log":
+        member_id = store.member_ids([args.cpr]).get(args.cpr) if args.cpr else None
+        entries = (
+            []
+            if args.cpr and member_id is None
+            else access_log.entries(
+                store.engine,
+                member_id=member_id,
+                reader=args.reader,
+                since=args.since,
+                until=args.until,
+                after=args.after,
+                limit=args.limit,
+            )
+        )
+        shown = [{**e, "members": len(e["member_ids"])} for e in entries]
+        columns = ["entry_id", "read_at", "reader", "role", "what", "rows", "members"]
+        _print(entries, args.json, _table(shown, columns))
         return 0
     if args.command == "audit":
         checked, breaks = verify(store.engine, store.events_table)

@@ -20,3 +20,14 @@ def parse_moment(text: str) -> datetime:
             f"{text!r} is not a moment (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=COPENHAGEN)
+
+
+def parse_since(text: str) -> datetime:
+    """A moment as `parse_moment` reads it, but a day alone means its start ("since 3 April"
+    includes all of 3 April)."""
+    if len(text) == 10:
+        try:
+            return datetime.combine(date.fromisoformat(text), time.min, COPENHAGEN)
+        except ValueError:
+            pass  # parse_moment says what is wrong
+    return parse_moment(text)

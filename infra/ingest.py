@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from consumers.records import InboundRecord
 from domain.errors import Rejected
-from domain.messages import InvalidMessage, parse_message
+from domain.messages import InboundMessage, InvalidMessage, parse_message
 from domain.params import Settings
 from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
@@ -169,14 +169,40 @@ def _apply_batch(
     group: str,
     limits: Limits,
 ) -> None:
-    uow = store.unit_of_work()
-    service = CaseService(uow, settings)
-    parsed = []
+    parsed: list[tuple[InboundRecord, InboundMessage | InvalidMessage]] = []
     for record in records:
         try:
             parsed.append((record, parse_message(record.payload, limits)))
         except InvalidMessage as error:
             parsed.append((record, error))
+    _apply_parsed(store, settings, parsed, report, offsets, group)
+
+
+def apply_messages(
+    store: Store,
+    settings: Settings,
+    parsed: Sequence[tuple[InboundRecord, InboundMessage | InvalidMessage]],
+    report: Report,
+) -> None:
+    """Apply messages parsed already (each with its record, or the reason it is invalid), so
+    that what a caller checked of a message is what is applied; as `apply_batch` otherwise."""
+    try:
+        _apply_parsed(store, settings, parsed, report, None, "")
+    except BaseException:
+        store.forget()
+        raise
+
+
+def _apply_parsed(
+    store: Store,
+    settings: Settings,
+    parsed: Sequence[tuple[InboundRecord, InboundMessage | InvalidMessage]],
+    report: Report,
+    offsets: Mapping[tuple[str, int], int] | None,
+    group: str,
+) -> None:
+    uow = store.unit_of_work()
+    service = CaseService(uow, settings)
     uow.prefetch(
         (m.cpr for _, m in parsed if not isinstance(m, InvalidMessage)),
         (m.message_id for _, m in parsed if not isinstance(m, InvalidMessage)),

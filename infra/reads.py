@@ -108,6 +108,17 @@ def worklist(
 ) -> list[dict[str, Any]]:
     """Open tasks on `day`, oldest due first, from the worklist's read model (caught up
     first); with `known_at`, from the events recorded by then (a replay of the log)."""
+    return [row for _, row in worklist_of_members(store, day, settings, adviser, known_at)]
+
+
+def worklist_of_members(
+    store: Store,
+    day: date,
+    settings: Settings,
+    adviser: str | None = None,
+    known_at: datetime | None = None,
+) -> list[tuple[UUID, dict[str, Any]]]:
+    """The worklist's rows, each with its member's id (for the access log)."""
     cprs = store.cprs()
     if known_at is None:
         catch_up(store, ["worklist"])
@@ -124,20 +135,16 @@ def worklist(
     rows = []
     for case_id, member_id, view in candidates:
         for task in view.tasks():
-            rows.append(
-                dump(
-                    WorklistItem,
-                    {
-                        "case_id": case_id,
-                        "cpr": cprs.get(UUID(member_id)),
-                        "task": task.task,
-                        "due_by": task.due_by.isoformat(),
-                        "overdue": task.overdue,
-                        "adviser": view.adviser,
-                    },
-                )
-            )
-    rows.sort(key=lambda r: (r["due_by"], r["case_id"], r["task"]))
+            row = {
+                "case_id": case_id,
+                "cpr": cprs.get(UUID(member_id)),
+                "task": task.task,
+                "due_by": task.due_by.isoformat(),
+                "overdue": task.overdue,
+                "adviser": view.adviser,
+            }
+            rows.append((UUID(member_id), dump(WorklistItem, row)))
+    rows.sort(key=lambda r: (r[1]["due_by"], r[1]["case_id"], r[1]["task"]))
     return rows
 
 
@@ -170,15 +177,25 @@ def feed_message(case_id: str, content: dict[str, Any], cpr: str | None) -> dict
 def handovers(store: Store, known_at: datetime | None = None) -> list[dict[str, Any]]:
     """The handover feed as published, oldest first, from its read model (caught up first);
     with `known_at`, the messages published by then."""
+    return [message for _, message in handovers_of_members(store, known_at)]
+
+
+def handovers_of_members(
+    store: Store, known_at: datetime | None = None
+) -> list[tuple[UUID, dict[str, Any]]]:
+    """The handover feed's messages, each with its member's id (for the access log)."""
     if known_at is not None:
         events = [e for _, e in store.notifications(Case.HandedOver) if e.timestamp <= known_at]  # type: ignore[attr-defined]
         cprs = store.cprs(e.member_id for e in events)
-        return [handover_message(e, cprs.get(e.member_id)) for e in events]
+        return [(e.member_id, handover_message(e, cprs.get(e.member_id))) for e in events]
     catch_up(store, ["handovers"])
     cprs = store.cprs()
     with store.engine.connect() as conn:
         rows = feed(conn)
-    return [feed_message(row.case_id, row.payload, cprs.get(UUID(row.member_id))) for row in rows]
+    return [
+        (UUID(row.member_id), feed_message(row.case_id, row.payload, cprs.get(UUID(row.member_id))))
+        for row in rows
+    ]
 
 
 def event_records(case_id: UUID, events: list[Any]) -> list[EventRecord]:

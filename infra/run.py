@@ -18,6 +18,10 @@ log = logging.getLogger("ledighed.service")
 def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
     """Run until SIGTERM/SIGINT; then finish the batch in hand and return 0. With `http`
     (host, port), the HTTP API runs on a thread beside it, with the service's numbers."""
+    if http is not None:  # a bad token list stops the start here, before any broker runs
+        from infra.api_auth import load_tokens
+
+        load_tokens(settings.api_tokens, settings.api_tokens_file)
     logs.configure()
     broker: LocalBroker | None = None
     bootstrap = settings.kafka_bootstrap

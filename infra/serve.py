@@ -13,14 +13,25 @@ import uvicorn
 
 from infra.api import create_app
 from infra.api_auth import load_tokens
+from infra.api_limits import ReadTimeoutH11Protocol
 from infra.settings import Settings
 
 log = logging.getLogger("ledighed.api")
 
 
-def _config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
+def _config(app: Any, settings: Settings, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """uvicorn's h11 server with the API's time limits: a request must arrive whole within
+    LEDIGHED_API_REQUEST_TIMEOUT_S, an idle connection closes after LEDIGHED_API_KEEP_ALIVE_S."""
     # No access log: its request lines would carry CPR numbers (reads are in the audit trail).
-    return uvicorn.Config(app, host=host, port=port, access_log=False, **options)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        http=ReadTimeoutH11Protocol.with_timeout(settings.api_request_timeout_s),
+        timeout_keep_alive=settings.api_keep_alive_s,
+        **options,
+    )
 
 
 def _warn_without_tokens(settings: Settings) -> None:
@@ -36,7 +47,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
     """`ledighed serve`: the API in the foreground until SIGTERM/SIGINT."""
     _warn_without_tokens(settings)
     print(f"HTTP API on http://{host}:{port} (OpenAPI: /docs, /openapi.json)", file=sys.stderr)
-    uvicorn.Server(_config(create_app(settings), host, port)).run()
+    uvicorn.Server(_config(create_app(settings), settings, host, port)).run()
     return 0
 
 
@@ -52,7 +63,7 @@ class ApiThread:
     ) -> None:
         app = create_app(settings, service_status=service_status)
         # The service's logging stays as it is (JSON lines): uvicorn configures none.
-        self.server = uvicorn.Server(_config(app, host, port, log_config=None))
+        self.server = uvicorn.Server(_config(app, settings, host, port, log_config=None))
         self.thread = threading.Thread(target=self.server.run, name="ledighed-api", daemon=True)
         self.where = f"http://{host}:{port}"
 

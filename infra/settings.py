@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.params import Settings as RuleSettings
@@ -41,6 +41,19 @@ class Settings(BaseSettings):
     # of such lines.
     api_tokens: str = ""
     api_tokens_file: str | None = None
+    # The HTTP API's limits (README: HTTP API, limits). A posted message is a few hundred
+    # bytes and one level deep; the larger allowances only leave room for long notes.
+    api_max_body_bytes: int = Field(65_536, ge=1)
+    api_max_depth: int = Field(8, ge=1)
+    # Seconds a request may take to arrive whole (headers and body), and a connection may
+    # stay idle between requests.
+    api_request_timeout_s: float = Field(10.0, gt=0)
+    api_keep_alive_s: int = Field(5, ge=1)
+    # The most rows one page of /handovers or /access-log returns (also the default page).
+    api_max_page: int = Field(1000, ge=1)
+    # Each token's requests: a bucket of `burst` refilled at `rate_per_s`; empty: 429.
+    api_rate_per_s: float = Field(20.0, gt=0)
+    api_rate_burst: int = Field(100, ge=1)
 
     @property
     def inbound_topics(self) -> list[str]:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    ForeignKey,
     Integer,
     LargeBinary,
     MetaData,
@@ -85,4 +86,26 @@ source_offsets = Table(
     Column("topic", String(255), primary_key=True),
     Column("partition", Integer, primary_key=True),
     Column("next_offset", BigInteger, nullable=False),
+)
+
+# Every read of personal data (infra/access_log.py): who, when, how asked, and the members
+# read by their opaque ids (never a CPR).
+access_log = Table(
+    "ledighed_access_log",
+    metadata,
+    Column("entry_id", Integer, primary_key=True, autoincrement=True),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+    Column("reader", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("what", String(64), nullable=False),
+    Column("parameters", Text, nullable=False),  # JSON; never a CPR, the members are below
+    Column("rows", Integer, nullable=False),
+)
+
+access_log_members = Table(
+    "ledighed_access_log_members",
+    metadata,
+    Column("entry_id", Integer, ForeignKey("ledighed_access_log.entry_id"), primary_key=True),
+    Column("member_id", String(36), primary_key=True, index=True),
 )

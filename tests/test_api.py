@@ -19,12 +19,14 @@ from infra.cli import main
 from infra.clock import COPENHAGEN
 from infra.settings import Settings
 from infra.store import Store
+from tests import api_figures
 from tests.scenario_helpers import SCENARIOS
 
-TOKENS = "t-adv=adviser:anna,t-aud=auditor:ida,t-job=jobcenter:aarhus,t-sys=system"
+TOKENS = "t-adv=adviser:anna,t-aud=auditor:ida,t-job=jobcenter:*,t-sys=system"
 ROLES = {"adviser": "t-adv", "auditor": "t-aud", "jobcenter": "t-job", "system": "t-sys"}
 MOVED = "1104881234"  # scenario 02: a case that ended with a revised handover
 NO_CASE = "0505901234"  # a valid CPR that no scenario uses
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 def bearer(role_or_token: str) -> dict[str, str]:
@@ -47,7 +49,13 @@ def ingest(url: str, *names: str) -> None:
 def app_for(url: str, **settings: Any) -> tuple[TestClient, Store]:
     store = Store(url)
     app = create_app(Settings(db_url=url, api_tokens=TOKENS, **settings), store)
-    return TestClient(app), store
+    return api_figures.counting(TestClient(app), {v: k for k, v in ROLES.items()}), store
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _figures() -> Iterator[None]:
+    yield
+    api_figures.dump()
 
 
 @pytest.fixture
@@ -200,7 +208,9 @@ def test_a_message_that_breaks_the_contract_is_422_with_field_and_reason(
         "error_field": "held_on",
         "message_id": "bad-1",
     }
-    response = client.post("/messages", content=b"{not json", headers=bearer("system"))
+    response = client.post(
+        "/messages", content=b"{not json", headers={**bearer("system"), **JSON_TYPE}
+    )
     assert response.status_code == 422 and "not valid JSON" in response.json()["error"]
     response = client.post(
         "/messages", json={**message, "type": "nonsense"}, headers=bearer("adviser")
@@ -462,7 +472,7 @@ def test_tokens_come_from_the_setting_and_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     file = tmp_path / "tokens"
-    file.write_text("# the fund's tokens\nf-aud=auditor:karen\n\nf-job=jobcenter\n")
+    file.write_text("# the fund's tokens\nf-aud=auditor:karen\n\nf-job=jobcenter:751+730\n")
     monkeypatch.setenv("LEDIGHED_API_TOKENS", "e-adv=adviser:anna, e-sys=system")
     monkeypatch.setenv("LEDIGHED_API_TOKENS_FILE", str(file))
     settings = Settings()
@@ -471,8 +481,9 @@ def test_tokens_come_from_the_setting_and_a_file(
         ("e-adv", "adviser", "anna"),
         ("e-sys", "system", "system"),
         ("f-aud", "auditor", "karen"),
-        ("f-job", "jobcenter", "jobcenter"),
+        ("f-job", "jobcenter", "751+730"),
     ]
+    assert found[-1].municipalities == {751, 730}
     tokens = Tokens(found)
     assert tokens.find("f-aud").name == "karen"  # type: ignore[union-attr]
     assert tokens.find("f-au") is None and tokens.find("") is None
