@@ -7,7 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -21,7 +21,7 @@ from consumers.records import InboundRecord
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import InvalidMessage, parse_message
-from infra import access_log, reads
+from infra import access_log, dead_letters, reads
 from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires, visible_handovers
 from infra.api_body import check_content_type, read_limited, strict_text
 from infra.api_limits import RateLimiter
@@ -86,6 +86,8 @@ def create_app(
     auditor = Depends(requires(tokens, "auditor"))
     feed_reader = Depends(requires(tokens, "jobcenter", "auditor"))
     poster = Depends(requires(tokens, "adviser", "system"))
+    operator = Depends(requires(tokens, "system", "auditor"))
+    system = Depends(requires(tokens, "system"))
 
     def member_of(cpr: str) -> tuple[str, UUID]:
         try:
@@ -273,6 +275,47 @@ def create_app(
         """Every case's hash chain checked (`ledighed audit verify --json`); breaks listed."""
         checked, breaks = verify(db.engine, db.events_table)
         return {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
+
+    @app.get("/dead-letters", tags=["dead letters"], response_model=None, responses=ERRORS)
+    def dead_letter_list(
+        status: Annotated[
+            Literal["open", "resolved", "all"], Query(description="default: open")
+        ] = "open",
+        topic: Annotated[str | None, Query(description="only from this topic (or file)")] = None,
+        day: Annotated[date | None, Query(description="only last seen on this day (UTC)")] = None,
+        who: Principal = operator,
+    ) -> Any:
+        """The rejected messages, one per content (`ledighed dead-letters --json`)."""
+        rows = dead_letters.listing(db, status, topic, day)
+        # Dead letters may hold CPRs (in their ids or errors): the read is logged, by whom.
+        record_access(who, "dead-letters", [], len(rows), status=status, topic=topic, day=day)
+        return rows
+
+    @app.get(
+        "/dead-letters/{letter_id}",
+        tags=["dead letters"],
+        response_class=Response,
+        responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    )
+    def dead_letter_raw(letter_id: int, who: Principal = operator) -> Response:
+        """The message exactly as it came (`ledighed dead-letters show ID`)."""
+        raw = dead_letters.raw_bytes(db, letter_id)
+        if raw is None:
+            raise HTTPException(404, f"no dead letter {letter_id}")
+        record_access(who, "dead-letter", [], 1, id=letter_id)
+        return Response(raw, media_type="application/octet-stream")
+
+    @app.post("/dead-letters/retry", tags=["dead letters"], responses=ERRORS)
+    def dead_letter_retry(
+        ids: Annotated[
+            list[int] | None, Query(description="these dead letters (default: every open one)")
+        ] = None,
+        who: Principal = system,
+    ) -> dict[str, list[int]]:
+        """Apply open dead letters again (`ledighed dead-letters retry`): those that apply
+        now, or whose message id a corrected copy has used, are resolved."""
+        with writing:
+            return dead_letters.retry(db, rules, ids)
 
     @app.post(
         "/messages",

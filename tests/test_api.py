@@ -79,6 +79,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("GET", "/worklist", {"as_of": "2021-04-20", "adviser": "anna"}, {"adviser", "auditor"}),
     ("GET", "/handovers", {"after": 0, "limit": 10}, {"jobcenter", "auditor"}),
     ("GET", "/audit/verify", {}, {"auditor"}),
+    ("GET", "/dead-letters", {"status": "all"}, {"system", "auditor"}),
     ("POST", "meeting_held", {"kind": "extra_job", "held_on": "2021-05-01"}, {"adviser", "system"}),
     (
         "POST",

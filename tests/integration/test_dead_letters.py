@@ -153,3 +153,43 @@ def test_metrics_count_the_open_dead_letters_by_topic(tmp_path: Path) -> None:
     finally:
         store.close()
     assert 'ledighed_dead_letters_open{topic="03_ingest_errors.jsonl"} 8.0' in text
+
+
+def test_over_http_auditors_and_the_system_read_dead_letters_and_only_the_system_retries(
+    db_url: str,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from infra.api import create_app
+    from infra.settings import Settings
+
+    cli("ingest", str(ERRORS), "--json", "--db", db_url)
+    cli("ingest", str(CORRECTED), "--json", "--db", db_url)
+    listed = cli("dead-letters", "--json", "--db", db_url)
+    assert isinstance(listed, list)
+    tokens = "t-sys=system:upstream,t-aud=auditor:ida,t-adv=adviser:anna"
+    store = Store(db_url)
+    try:
+        client = TestClient(create_app(Settings(db_url=db_url, api_tokens=tokens), store))
+
+        def as_(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+
+        assert client.get("/dead-letters", headers=as_("t-aud")).json() == listed
+        assert client.get("/dead-letters", headers=as_("t-adv")).status_code == 403
+        first = listed[0]["id"]
+        raw = client.get(f"/dead-letters/{first}", headers=as_("t-sys"))
+        assert raw.status_code == 200
+        assert raw.content == ERRORS.read_bytes().splitlines()[listed[0]["source"]["offset"] - 1]
+        assert client.get("/dead-letters/999999", headers=as_("t-sys")).status_code == 404
+        assert client.post("/dead-letters/retry", headers=as_("t-aud")).status_code == 403
+        retried = client.post("/dead-letters/retry", headers=as_("t-sys"))
+        assert retried.status_code == 200
+        outcome = retried.json()
+        assert outcome["resolved"] and set(outcome["resolved"]) | set(
+            outcome["still_rejected"]
+        ) == {letter["id"] for letter in listed}
+        reads = client.get("/access-log", headers=as_("t-aud")).json()
+        assert [r["what"] for r in reads][:2] == ["dead-letters", "dead-letter"]
+    finally:
+        store.close()
