@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from eventsourcing import persistence
 from kafka.errors import KafkaError
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -25,6 +26,7 @@ from infra.clock import parse_moment, parse_since
 from infra.failures import describe
 from infra.hashchain import verify
 from infra.ingest import Report, file_records, ingest
+from infra.persistence import SQLITE_BUSY_TIMEOUT_S
 from infra.reads import case_dicts, explain, handovers, history, worklist
 from infra.settings import Settings
 from infra.store import Store, sqlalchemy_url
@@ -302,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ValueError,
         ModuleNotFoundError,
         migrations.StoreNotMigrated,
+        persistence.IntegrityError,
     ) as error:
         # Input a person got wrong (a file, a store URL, a broker address, a setting):
         # one line, not a traceback. LEDIGHED_DEBUG=1 shows the traceback.
@@ -323,8 +326,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, persistence.IntegrityError):
+        return (
+            "another writer kept changing the same cases at the same time; nothing of the "
+            "batch in hand was saved (what was saved before stays): run it again"
+        )
     if isinstance(error, ModuleNotFoundError | NoSuchModuleError | ArgumentError):
         return f"the store URL is not one ledighed can use ({error}); use sqlite:///FILE or postgresql://..."
+    if isinstance(error, SQLAlchemyError) and "database is locked" in str(error):
+        return (
+            f"the SQLite store stayed locked by another writer for {SQLITE_BUSY_TIMEOUT_S:.0f} s "
+            "(SQLite takes one writer at a time): try again when it is done, or use "
+            "PostgreSQL for several writers"
+        )
     if isinstance(error, SQLAlchemyError):
         return f"cannot use the store: {describe(error)}"
     if isinstance(error, KafkaError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -42,8 +44,9 @@ class Report:
         self.rejected.extend(other.rejected)
 
 
-CONFLICT_ATTEMPTS = 3
-"""How often a batch is applied before a version conflict is given up on (as the HTTP API)."""
+CONFLICT_ATTEMPTS = 10
+"""How often a batch is applied before a version conflict is given up on: another writer
+busy with the same members may win a few times in a row, each wait a little longer."""
 
 
 def _source(record: InboundRecord, message_id: str | None) -> dict[str, Any]:
@@ -152,9 +155,11 @@ def apply_batch_retrying(
         try:
             apply_batch(store, settings, records, attempt_report, limits=limits)
         except IntegrityError:
-            # apply_batch dropped the cached aggregates: the next attempt loads them again.
+            # apply_batch dropped the cached aggregates: the next attempt loads them again,
+            # after a short random wait so that two writers stop meeting in step.
             if attempt == attempts:
                 raise
+            time.sleep(random.uniform(0, 0.02 * attempt))
             continue
         report.add(attempt_report)
         return

@@ -8,12 +8,14 @@ from typing import Any
 
 from eventsourcing.persistence import ProcessRecorder, StoredEvent
 from eventsourcing_sqlalchemy import factory as sqlalchemy_factory
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.recorders import (
     SQLAlchemyAggregateRecorder,
     SQLAlchemyApplicationRecorder,
     SQLAlchemyProcessRecorder,
 )
 from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from infra.bulk import bulk_insert
@@ -44,6 +46,14 @@ class BatchInsert:
     def create_table(self) -> None:
         """The events table (the library's) and the hash chain this recorder also writes;
         idempotent (checkfirst), so the project's migrations may create them as well."""
+        try:
+            self._create_tables()
+        except DBAPIError:
+            # Another process made them between the check and the create (two first opens
+            # of a new store at once): they exist now, which the second check sees.
+            self._create_tables()
+
+    def _create_tables(self) -> None:
         super().create_table()  # type: ignore[misc]
         assert self.datastore.engine is not None
         event_hashes.create(self.datastore.engine, checkfirst=True)
@@ -125,11 +135,27 @@ class BatchProcessRecorder(BatchInsert, SQLAlchemyProcessRecorder, ProcessRecord
     batch insert."""
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a writer on a SQLite file waits for another to finish (SQLite takes one writer
+at a time) before it is refused with "database is locked"."""
+
+
+class Datastore(SQLAlchemyDatastore):
+    """The library's datastore; a SQLite file waits for another writer instead of failing
+    at once (the driver's default is 5 s)."""
+
+    def __init__(self, *, url: str | None = None, **kwargs: Any) -> None:
+        if url and url.startswith("sqlite") and ":memory:" not in url and "mode=memory" not in url:
+            kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_S})
+        super().__init__(url=url, **kwargs)
+
+
 class Factory(sqlalchemy_factory.SQLAlchemyFactory):
     """The persistence module's factory: every recorder that writes events writes them with
     the batch insert and the hash chain, and creates the tables it writes. The tracking
     recorder is the library's: it writes only positions, no events."""
 
+    datastore_class = Datastore
     aggregate_recorder_class = BatchAggregateRecorder
     application_recorder_class = BatchApplicationRecorder
     process_recorder_class = BatchProcessRecorder

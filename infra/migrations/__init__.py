@@ -8,7 +8,11 @@ itself belongs to the eventsourcing library's recorder, which creates it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import hashlib
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -82,33 +86,61 @@ def state(engine: Engine) -> SchemaState:
     return SchemaState(current=current, head=head(), new=new)
 
 
+@contextmanager
+def _one_migrator(engine: Engine) -> Iterator[None]:
+    """One process at a time checks and migrates a store that is not at the head (two
+    services starting on a new store): an advisory lock on PostgreSQL, a lock file for a
+    SQLite file."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK})
+                conn.commit()
+        return
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        yield
+        return
+    key = hashlib.sha256(str(Path(database).resolve()).encode()).hexdigest()[:16]
+    with (Path(tempfile.gettempdir()) / f"ledighed-migrate-{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine, say: Callable[[str], None] = lambda _: None) -> tuple[str | None, str]:
     """Apply every migration the store lacks, each in its own transaction (a kill leaves the
     store at the last one applied, and `migrate` goes on from there); (from, to)."""
+    with _one_migrator(engine):
+        return _upgrade(engine, say)
+
+
+def _upgrade(engine: Engine, say: Callable[[str], None]) -> tuple[str | None, str]:
     before = state(engine).current
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK})
-            conn.commit()
-        try:
-            config = _config(conn)
-            config.attributes["say"] = say
-            command.upgrade(config, "head")
-        finally:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK})
-                conn.commit()
+        config = _config(conn)
+        config.attributes["say"] = say
+        command.upgrade(config, "head")
     return before, head()
 
 
 def check(engine: Engine, url: str) -> None:
     """Refuse a store whose schema is not this release's; make a new one at the head."""
-    found = state(engine)
-    if found.at_head:
+    if state(engine).at_head:
         return
-    if found.new:
-        upgrade(engine)
-        return
+    with _one_migrator(engine):
+        found = state(engine)  # again: another process may have just made it
+        if found.at_head:
+            return
+        if found.new:
+            _upgrade(engine, lambda _: None)
+            return
     if not found.known:
         raise StoreNotMigrated(
             f"the store {url} is at schema {found.current}, which this release does not know "
