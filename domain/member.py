@@ -51,6 +51,22 @@ class Member(Aggregate):
             if kept["source"].get("message_id") in taken:
                 kept["applied_to"] = case_id
 
+    @property
+    def waiting(self) -> list[dict[str, Any]]:
+        """Kept messages not applied to a case and not given up on."""
+        return [k for k in self.kept if k["applied_to"] is None and not k.get("given_up")]
+
+    @event("KeptMessagesGivenUp")
+    def give_up(
+        self, message_ids: list[str], reason: str, effective_on: date, source: Source
+    ) -> None:
+        """Kept messages that waited longer than the fund allows for what they need: they
+        are no longer taken over, and go to the dead letters with `reason`."""
+        gone = set(message_ids)
+        for kept in self.kept:
+            if kept["source"].get("message_id") in gone:
+                kept["given_up"] = True
+
     @event("CaseRead")
     def record_read(
         self, reader: str, role: str, what: str, effective_on: date, source: Source

@@ -44,6 +44,9 @@ class Settings:
     """
 
     frozen_months: frozenset[date] = field(default_factory=frozenset)
+    # A message parked for what it needs (README: across topics) that has waited this many
+    # days of recorded time is given up on and goes to the dead letters.
+    park_days: int = 30
 
 
 DEFAULT_SETTINGS = Settings()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -92,6 +93,28 @@ class CaseService:
             return False
         case.settle(self.settings, source)
         return True
+
+    def give_up_waiting(
+        self, member: Member, parked_at: Mapping[str, datetime], now: datetime, source: Source
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Messages kept for what they need that have waited longer than `park_days` of
+        recorded time (`parked_at`: when each was stored) are given up on, in one event;
+        they and the reason, for the dead letters."""
+        limit = timedelta(days=self.settings.park_days)
+        due = [
+            kept
+            for kept in member.waiting
+            if (at := parked_at.get(kept["source"].get("message_id"))) is not None
+            and now - at > limit
+        ]
+        reason = (
+            f"parked for more than {self.settings.park_days} days waiting for what it needs "
+            "(a case covering its day, the member's registration, or its holiday request), "
+            "which did not come; given up"
+        )
+        if due:
+            member.give_up([k["source"]["message_id"] for k in due], reason, now.date(), source)
+        return due, reason
 
     # --- members and their cases -----------------------------------------------------------
 
@@ -189,7 +212,7 @@ class CaseService:
         if case.registration is None:
             return
         taken: list[str] = []
-        waiting = [kept for kept in member.kept if kept["applied_to"] is None]
+        waiting = member.waiting
         decided = False
         for kept in sorted(waiting, key=lambda kept: kept["effective_on"]):
             message = m.parse_message({**kept["message"], "cpr": trigger.cpr})

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # R8: payment months ("YYYY-MM") whose hours do not count, e.g. "2020-03,2020-04".
     frozen_months: str = ""
     batch_size: int = 2000
+    # A parked message (README: across topics) is given up on after this many days.
+    park_days: int = 30
     # One inbound message's limits (a file's line, a Kafka record, an HTTP body): a message
     # beyond them is rejected with the reason, never decoded.
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
@@ -85,4 +87,7 @@ class Settings(BaseSettings):
 
     def rule_settings(self) -> RuleSettings:
         months = filter(None, (v.strip() for v in self.frozen_months.split(",")))
-        return RuleSettings(frozen_months=frozenset(date.fromisoformat(m + "-01") for m in months))
+        return RuleSettings(
+            frozen_months=frozenset(date.fromisoformat(m + "-01") for m in months),
+            park_days=self.park_days,
+        )

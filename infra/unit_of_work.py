@@ -33,6 +33,7 @@ class UnitOfWork:
         self._registry_rows: list[dict[str, Any]] = []
         self._accepted: dict[str, dict[str, Any]] = {}
         self._dead_letters: dict[str, dict[str, Any]] = {}  # by content hash
+        self._withdrawn: list[str] = []
         self._previously_accepted: set[str] = set()
         self._touched: dict[UUID, int] = {}
 
@@ -111,6 +112,11 @@ class UnitOfWork:
             "recorded_at": _now(),
         }
 
+    def withdraw(self, message_id: str) -> None:
+        """An accepted message that was never applied (parked, then given up): its id is
+        free again, so a corrected copy or a retry of its dead letter applies."""
+        self._withdrawn.append(message_id)
+
     def reject(
         self,
         raw: str,
@@ -168,6 +174,11 @@ class UnitOfWork:
             bulk_insert(connection, tables.members, self._registry_rows)
             bulk_insert(connection, tables.processed_messages, list(self._accepted.values()))
             _keep_dead_letters(session, list(self._dead_letters.values()))
+            if self._withdrawn:
+                column = tables.processed_messages.c.message_id
+                session.execute(
+                    delete(tables.processed_messages).where(column.in_(self._withdrawn))
+                )
             if offsets:
                 _save_offsets(session, group, offsets)
             if aggregates:

@@ -101,3 +101,36 @@ def _day(message: dict[str, Any]) -> str:
         if key in message:
             return str(message[key])
     return str(message["month"]) + "-28"
+
+
+def test_a_message_parked_more_than_30_days_is_given_up_and_no_longer_taken_over() -> None:
+    # A booking read 2021-02-10 while the case (signed up 2021-02-01) is in its notice
+    # period is parked. Recorded 2026-01-01 09:00; as of 2026-01-31 09:00 it has waited 30
+    # days (kept), as of 2026-01-31 09:01 more than 30 (given up); a registration after
+    # that does not apply it.
+    from datetime import UTC, datetime
+
+    desk = Desk()
+    desk.send(
+        msg(
+            "notice_signup",
+            signed_up_on="2021-02-01",
+            employment_ends_on="2021-02-28",
+            municipality_code=751,
+        )
+    )
+    booking = meeting_booked("cv_and_job", "2021-03-05")
+    desk.send(booking)
+    parked_at = {booking["message_id"]: datetime(2026, 1, 1, 9, 0, tzinfo=UTC)}
+    tick = {"message_id": "tick", "topic": "tick", "partition": None, "offset": None}
+    member = desk.member()
+    at_30 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+    assert desk.service.give_up_waiting(member, parked_at, at_30, tick)[0] == []
+    due, reason = desk.service.give_up_waiting(
+        member, parked_at, datetime(2026, 1, 31, 9, 1, tzinfo=UTC), tick
+    )
+    assert [k["source"]["message_id"] for k in due] == [booking["message_id"]]
+    assert "more than 30 days" in reason
+    assert member.waiting == []
+    desk.send(unemployed_message("2021-03-01", 751))
+    assert desk.case().facts.bookings == ()

@@ -911,13 +911,13 @@ def test_06_programme_end_by_tick_only_R16(cli: Ledighed) -> None:
         }
     ]
 
-    assert cli("tick", "--on", "2023-12-30") == {"exits": 0, "handovers": 0}
+    assert cli("tick", "--on", "2023-12-30") == {"exits": 0, "handovers": 0, "given_up": 0}
     assert cli("case", cpr, "--as-of", "2024-01-15") == in_trial
     assert cli("handovers") == []
 
-    assert cli("tick", "--on", "2024-01-02") == {"exits": 1, "handovers": 1}
-    assert cli("tick", "--on", "2024-01-02") == {"exits": 0, "handovers": 0}
-    assert cli("tick", "--on", "2024-02-01") == {"exits": 0, "handovers": 0}
+    assert cli("tick", "--on", "2024-01-02") == {"exits": 1, "handovers": 1, "given_up": 0}
+    assert cli("tick", "--on", "2024-01-02") == {"exits": 0, "handovers": 0, "given_up": 0}
+    assert cli("tick", "--on", "2024-02-01") == {"exits": 0, "handovers": 0, "given_up": 0}
 
     ended = {
         **in_trial,

@@ -193,3 +193,49 @@ def test_over_http_auditors_and_the_system_read_dead_letters_and_only_the_system
         assert [r["what"] for r in reads][:2] == ["dead-letters", "dead-letter"]
     finally:
         store.close()
+
+
+def test_a_parked_message_given_up_by_the_tick_is_a_dead_letter_that_applies_once_retried(
+    db_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from infra.settings import Settings
+    from infra.tick import tick
+
+    cpr = "0101901234"
+    lines = [
+        {"message_id": "p-1", "type": "unemployed", "cpr": cpr, "registered_on": "2021-03-01",
+         "insurance": "full_time", "municipality_code": 751, "birth_date": "1990-01-01",
+         "vocational_education": False, "has_children": False},
+        # the adviser's decision, read before jobnet's request: parked
+        {"message_id": "p-2", "type": "holiday_decided", "cpr": cpr, "request_id": "h1",
+         "decided_on": "2021-03-11", "approved": True},
+    ]
+    path = tmp_path / "parked.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    cli("ingest", str(path), "--json", "--db", db_url)
+    store = Store(db_url)
+    try:
+        rules = Settings(db_url=db_url).rule_settings()
+        soon = datetime.now(UTC) + timedelta(days=29)
+        assert tick(store, date(2021, 12, 31), rules, now=soon).given_up == 0
+        later = datetime.now(UTC) + timedelta(days=31)
+        assert tick(store, date(2021, 12, 31), rules, now=later).given_up == 1
+        assert tick(store, date(2021, 12, 31), rules, now=later).given_up == 0  # once
+    finally:
+        store.close()
+    (letter,) = cli("dead-letters", "--json", "--db", db_url)  # type: ignore[misc]
+    assert letter["message_id"] == "p-2" and "parked for more than 30 days" in letter["error"]
+    # The request comes at last; the dead letter retried applies (its id was freed).
+    request = {"message_id": "p-3", "type": "holiday_requested", "cpr": cpr,
+               "request_id": "h1", "requested_on": "2021-03-10", "first_day": "2021-03-15",
+               "last_day": "2021-03-16", "channel": "phone"}
+    path.write_text(json.dumps(request) + "\n")
+    cli("ingest", str(path), "--json", "--db", db_url)
+    assert cli("dead-letters", "retry", "--all", "--json", "--db", db_url) == {
+        "resolved": [letter["id"]],
+        "still_rejected": [],
+    }
+    case = cli("case", cpr, "--json", "--as-of", "2021-03-12", "--db", db_url)
+    assert case["holidays"][0]["status"] == "approved"  # type: ignore[index]
