@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+from domain.case import Case
 from domain.member import Member
 from domain.params import PROGRAMME_END, Settings
 from domain.service import CaseService
@@ -43,8 +44,12 @@ def tick(store: Store, on: date, settings: Settings, now: datetime | None = None
         "offset": None,
     }
     try:
-        for case_id in store.case_ids():
-            case = uow.case(case_id)
+        # Every case in one pass over the log, not one query per case; only those still in
+        # the trial can end by R16.
+        cases = store.replay(Case)
+        open_cases = [c for c in cases if c.is_in_trial and not c.facts.programme_ended]
+        uow.adopt(open_cases)
+        for case in open_cases:
             handovers_before = len(case.handovers)
             if service.end_programme(case, on, source):
                 report.exits += 1

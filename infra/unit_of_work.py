@@ -29,7 +29,6 @@ class UnitOfWork:
         self.store = store
         self._member_ids: dict[str, UUID | None] = {}
         self._loaded: dict[UUID, Aggregate] = {}
-        self._new: dict[UUID, Aggregate] = {}
         self._registry_rows: list[dict[str, Any]] = []
         self._accepted: dict[str, dict[str, Any]] = {}
         self._dead_letters: dict[str, dict[str, Any]] = {}  # by content hash
@@ -71,9 +70,13 @@ class UnitOfWork:
         return self._get(case_id)  # type: ignore[return-value]
 
     def add(self, aggregate: Case | Member) -> None:
-        self._new[aggregate.id] = aggregate
         self._loaded[aggregate.id] = aggregate
         self._touch(aggregate)
+
+    def adopt(self, aggregates: Iterable[Aggregate]) -> None:
+        """Aggregates read elsewhere (one pass over the log), used as if loaded here."""
+        for aggregate in aggregates:
+            self._loaded.setdefault(aggregate.id, aggregate)
 
     def _get(self, aggregate_id: UUID) -> Aggregate:
         aggregate = self._loaded.get(aggregate_id) or self.store.cached(aggregate_id)
