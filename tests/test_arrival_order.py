@@ -40,9 +40,9 @@ def topics() -> dict[str, list[dict[str, Any]]]:
             msg("sickness_reported", sick_from="2021-03-08", reported_on="2021-03-09"),
         ],
         "payments.hours": [
-            hours_paid("2021-03", "160.33"),
-            hours_paid("2021-04", "160.33"),
-            hours_paid("2021-05", "160.33"),
+            hours_paid("2021-03", 160.33),
+            hours_paid("2021-04", 160.33),
+            hours_paid("2021-05", 160.33),
         ],
     }
 
