@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -82,7 +83,9 @@ def state(engine: Engine) -> SchemaState:
     return SchemaState(current=current, head=head(), new=new)
 
 
-def upgrade(engine: Engine, say: Callable[[str], None] = lambda _: None) -> tuple[str | None, str]:
+def upgrade(
+    engine: Engine, say: Callable[[str], None] = lambda _: None, secrets: Any = None
+) -> tuple[str | None, str]:
     """Apply every migration the store lacks, each in its own transaction (a kill leaves the
     store at the last one applied, and `migrate` goes on from there); (from, to)."""
     before = state(engine).current
@@ -93,6 +96,9 @@ def upgrade(engine: Engine, say: Callable[[str], None] = lambda _: None) -> tupl
         try:
             config = _config(conn)
             config.attributes["say"] = say
+            # The key file's keys (infra/secrets.py) for the migrations that need them;
+            # None: the settings' key file for this store.
+            config.attributes["secrets"] = secrets
             command.upgrade(config, "head")
         finally:
             if conn.dialect.name == "postgresql":
