@@ -37,6 +37,15 @@ SEALED = "_sealed"
 # the aggregate's key in events written by this release.
 SEALED_FIELDS = ("payment_id", "request_id", "note", "message", "message_ids")
 ORPHAN_PREFIX = "letter:"
+# What a sealed field reads as once its key is deleted (the contract's strings stay strings).
+ERASED = "[erased]"
+ERASED_AS: dict[str, Any] = {
+    "payment_id": ERASED,
+    "request_id": ERASED,
+    "note": ERASED,
+    "message_ids": [],
+    "message": None,
+}
 CPR_PREFIX = "cpr:"
 
 
@@ -262,8 +271,8 @@ class SealingMapper(Mapper[UUID]):
             for name in SEALED_FIELDS:
                 if _is_sealed(event_state.get(name)):
                     value = _open_value(cipher, event_state[name], context)
-                    if value is None and name == "message_ids":
-                        value = []
+                    if value is None:
+                        value = ERASED_AS.get(name)
                     event_state[name] = value
             if sealed_source:
                 source = dict(cast(dict[str, Any], source))
