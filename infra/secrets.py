@@ -128,9 +128,7 @@ def for_store(db_url: str) -> Secrets:
     if found is not None and path.exists():
         return found
     if not path.exists():
-        if settings.secrets_file:
-            raise FileNotFoundError(f"LEDIGHED_SECRETS_FILE {path} does not exist")
-        _create(path)
+        _create(path)  # a first start (the log line says where: back it up)
     found = read(path, settings.chain_key)
     _loaded[cache_key] = found
     return found
