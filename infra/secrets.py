@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets as random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,6 @@ def read(path: Path, chain_key: str | None = None) -> Secrets:
         text = path.read_text()
         if text.strip():
             break
-        import time
-
         time.sleep(0.02)
     data = json.loads(text)
     keys = {kid: _unb64(value) for kid, value in data["chain_keys"].items()}
