@@ -25,7 +25,8 @@ RUN pip install . \
 
 # Run as an unprivileged user; its home is the working directory (a SQLite file, if no
 # LEDIGHED_DB_URL is given, lands here).
-RUN useradd --create-home --home-dir /home/ledighed --uid 10001 --user-group ledighed
+RUN useradd --create-home --home-dir /home/ledighed --uid 10001 --user-group ledighed \
+    && mkdir /keys && chown ledighed:ledighed /keys && chmod 700 /keys
 USER ledighed
 WORKDIR /home/ledighed
 

@@ -273,7 +273,7 @@ def create_app(
     @app.get("/audit/verify", tags=["audit"], responses=ERRORS)
     def audit_verify(who: Principal = auditor) -> dict[str, Any]:
         """Every case's hash chain checked (`ledighed audit verify --json`); breaks listed."""
-        checked, breaks = verify(db.engine, db.events_table)
+        checked, breaks = verify(db.engine, db.events_table, db.secrets)
         return {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
 
     @app.get("/dead-letters", tags=["dead letters"], response_model=None, responses=ERRORS)

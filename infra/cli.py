@@ -11,6 +11,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing import persistence
 from kafka.errors import KafkaError
@@ -111,11 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = commands.add_parser("case", parents=[common, reads], help="the member's latest case")
-    p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
+    p.add_argument(
+        "cpr", nargs="?", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS"
+    )
+    p.add_argument("--member-id", type=UUID, help="the member by its opaque id (erased too)")
     p.add_argument("--all", action="store_true", help="every case of the member, oldest first")
 
     p = commands.add_parser("history", parents=[common, reads], help="the member's audit trail")
-    p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
+    p.add_argument(
+        "cpr", nargs="?", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS"
+    )
+    p.add_argument("--member-id", type=UUID, help="the member by its opaque id (erased too)")
 
     p = commands.add_parser(
         "worklist", parents=[common, reads], help="open tasks, oldest due first"
@@ -467,11 +474,12 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, store: Store) ->
 
 def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
     """No case to show: say why (no such member, or none yet by the clocks); exit 1."""
-    if not store.member_ids([args.cpr]):
+    who = args.cpr or f"member {args.member_id}"
+    if args.cpr is not None and not store.member_ids([args.cpr]):
         reason = f"no case for {args.cpr}: no member with this CPR in this store"
     else:
         known = f", known at {args.known_at.isoformat()}" if args.known_at else ""
-        reason = f"no case for {args.cpr} as of {day}{known}"
+        reason = f"no case for {who} as of {day}{known}"
     print(reason, file=sys.stderr)
     if getattr(args, "json", False):
         print("null")  # still one JSON document on stdout
@@ -518,8 +526,10 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     day: date = getattr(args, "as_of", None) or date.today()
     if args.command == "ingest":
         return _ingest(args, settings, store)
+    if args.command in ("case", "history") and (args.cpr is None) == (args.member_id is None):
+        raise ValueError(f"{args.command} needs a CPR or --member-id, not both")
     if args.command == "case":
-        cases = case_dicts(store, args.cpr, day, rules, args.known_at)
+        cases = case_dicts(store, args.cpr, day, rules, args.known_at, args.member_id)
         if not cases:
             return _no_case(store, args, day)
         payload: Any = cases if args.all else cases[-1]
@@ -527,7 +537,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         _print(payload, args.json, text)
         return 0
     if args.command == "history":
-        rows = history(store, args.cpr, args.as_of, args.known_at)
+        rows = history(store, args.cpr, args.as_of, args.known_at, args.member_id)
         _print(
             rows,
             args.json,
@@ -570,6 +580,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         return 0
     if args.command == "tick":
         report = tick(store, args.on or date.today(), rules)
+        store.expire_dead_letters(settings.dead_letter_retention_days)
         projections.catch_up(store)
         _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")
         return 0
@@ -593,7 +604,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         _print(entries, args.json, _table(shown, columns))
         return 0
     if args.command == "audit":
-        checked, breaks = verify(store.engine, store.events_table)
+        checked, breaks = verify(store.engine, store.events_table, store.secrets)
         report = {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
         lines = [f"{checked} events checked, {len(breaks)} broken chains"] + [
             f"  {b.originator_id} v{b.version}: {b.problem}" for b in breaks
@@ -603,7 +614,7 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     if args.command == "dead-letters":
         return _dead_letters(args, settings, store)
     if args.command == "erase":
-        erased = store.erase_member(args.cpr)
+        erased = store.erase_member(args.cpr, settings.dead_letter_retention_days)
         _print({"erased": erased}, args.json, "erased" if erased else f"no member {args.cpr}")
         return 0 if erased else 1
     if args.command == "projections" and args.action == "rebuild":

@@ -11,6 +11,7 @@ from consumers.records import InboundRecord
 from domain.params import Settings
 from infra import tables
 from infra.ingest import Report, apply_batch_retrying
+from infra.shredding import open_row
 from infra.store import Store
 
 STATUSES = ("open", "resolved", "all")
@@ -29,7 +30,7 @@ def listing(
         start = datetime.combine(day, time(), UTC)
         query = query.where(table.c.last_seen >= start, table.c.last_seen < start + timedelta(1))
     with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
+        rows = [open_row(store.ring, r) for r in conn.execute(query).mappings()]
     return [
         _summary(r) for r in rows if topic is None or r["source"].get("topic") == topic
     ]
@@ -59,12 +60,13 @@ def raw_bytes(store: Store, letter_id: int) -> bytes | None:
     """The message exactly as it came (None: no such dead letter)."""
     table = tables.dead_letters
     with store.engine.connect() as conn:
-        row = conn.execute(
-            select(table.c.value, table.c.raw).where(table.c.id == letter_id)
-        ).first()
-    if row is None:
+        found = conn.execute(select(table).where(table.c.id == letter_id)).mappings().first()
+    if found is None:
         return None
-    return row.value if row.value is not None else row.raw.encode("utf-8")
+    row = open_row(store.ring, found)
+    if row["raw"] is None and row["value"] is None:
+        raise ValueError(f"dead letter {letter_id} was erased (its key is deleted)")
+    return row["value"] if row["value"] is not None else row["raw"].encode("utf-8")
 
 
 def retry(
@@ -79,7 +81,8 @@ def retry(
     if letter_ids is not None:
         query = query.where(table.c.id.in_(letter_ids))
     with store.engine.connect() as conn:
-        rows = list(conn.execute(query).mappings())
+        rows = [open_row(store.ring, r) for r in conn.execute(query).mappings()]
+    rows = [r for r in rows if r["raw"] is not None]  # erased ones cannot apply
     outcome: dict[str, list[int]] = {"resolved": [], "still_rejected": []}
     superseded = store.processed(r["message_id"] for r in rows if r["message_id"] is not None)
     for row in rows:

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from infra.bulk import bulk_insert
 from infra.hashchain import record_hashes
-from infra.tables import event_hashes
+from infra.secrets import Secrets, for_store
+from infra.tables import chain_seals, event_hashes
 
 
 class BatchInsert:
@@ -42,6 +43,8 @@ class BatchInsert:
     schema_name: str | None
     _has_autoincrementing_ids: bool
     _id_sequence: str | None = None
+    # The chain's key (set by infra.store.Store; else the settings' key file for this store).
+    secrets: Secrets | None = None
 
     def create_table(self) -> None:
         """The events table (the library's) and the hash chain this recorder also writes;
@@ -57,6 +60,7 @@ class BatchInsert:
         super().create_table()  # type: ignore[misc]
         assert self.datastore.engine is not None
         event_hashes.create(self.datastore.engine, checkfirst=True)
+        chain_seals.create(self.datastore.engine, checkfirst=True)
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -80,9 +84,15 @@ class BatchInsert:
         ]
         self._lock_table(session)  # type: ignore[attr-defined]  # ids in commit order (PostgreSQL)
         ids = self._insert_rows(session.connection(), table, rows)
-        record_hashes(session, stored_events)
+        record_hashes(session, stored_events, self.chain_secrets())
         self._notify_channel(session)
         return ids
+
+    def chain_secrets(self) -> Secrets:
+        if self.secrets is None:
+            url = self.datastore.engine.url.render_as_string(hide_password=False)
+            self.secrets = for_store(url)
+        return self.secrets
 
     def _insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
         """Insert the rows; their notification ids, in order."""

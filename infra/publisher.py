@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 from sqlalchemy import select, update
 
 from infra import tables
+from infra.shredding import open_row
 from infra.store import Store
 
 log = logging.getLogger("ledighed.publisher")
@@ -81,12 +82,13 @@ class Publisher:
                     .limit(limit)
                 ).mappings()
             )
+        rows = [open_row(self.store.ring, row) for row in rows]
         sent = self._send_in_order(
             [
                 (
                     row["dlq_topic"],
                     row["record_key"],  # the original key: the member's records stay together
-                    row["value"] if row["value"] is not None else row["raw"].encode(),
+                    row["value"] if row["value"] is not None else (row["raw"] or "").encode(),
                     _dead_letter_headers(row),
                 )
                 for row in rows
@@ -133,7 +135,7 @@ def _dead_letter_headers(row: Any) -> list[tuple[str, bytes]]:
     """CONTRACT.md: error, error_field, source_topic, source_partition, source_offset."""
     source = row["source"]
     return [
-        ("error", row["error"].encode()),
+        ("error", (row["error"] or "").encode()),
         ("error_field", (row["error_field"] or "").encode()),
         ("source_topic", str(source["topic"]).encode()),
         ("source_partition", str(source["partition"]).encode()),

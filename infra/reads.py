@@ -29,13 +29,25 @@ _HIDDEN = {
 
 
 def case_dicts(
-    store: Store, cpr: str, day: date, settings: Settings, known_at: datetime | None = None
+    store: Store,
+    cpr: str | None,
+    day: date,
+    settings: Settings,
+    known_at: datetime | None = None,
+    member_id: UUID | None = None,
 ) -> list[dict[str, Any]]:
     """Every case of the member that had opened by `day`, oldest first, as case objects;
-    with `known_at`, from only what had been recorded by then."""
+    with `known_at`, from only what had been recorded by then. The member by CPR, or by
+    its opaque id (an erased member's cases show `"cpr": null`)."""
+    if member_id is not None:
+        cases = store.member_cases(member_id, known_at)
+        cpr = store.cprs([member_id]).get(member_id)
+    else:
+        assert cpr is not None
+        cases = store.cases_of(cpr, known_at)
     return [
         dump(CaseObject, case_view(case.facts, day, settings).as_dict(str(case.id), cpr))
-        for case in store.cases_of(cpr, known_at)
+        for case in cases
         if case.facts.opened_on <= day
     ]
 
@@ -71,14 +83,22 @@ def _plain(value: Any) -> Any:
 
 
 def history(
-    store: Store, cpr: str, day: date | None = None, known_at: datetime | None = None
+    store: Store,
+    cpr: str | None,
+    day: date | None = None,
+    known_at: datetime | None = None,
+    member_id: UUID | None = None,
 ) -> list[dict[str, Any]]:
     """The audit trail: every stored event of the member's cases (and the member's record of
-    messages that found no case, with case_id null), oldest recorded first."""
-    member_id = store.member_ids([cpr]).get(cpr)
+    messages that found no case, with case_id null), oldest recorded first. The member by
+    CPR, or by its opaque id (an erased member's too)."""
+    if member_id is None and cpr is not None:
+        member_id = store.member_ids([cpr]).get(cpr)
     if member_id is None:
         return []
     member_events = store.events_of(member_id)
+    if not member_events or not isinstance(member_events[0], Member.Enrolled):  # type: ignore[attr-defined]
+        return []
     rows = [
         _event_dict(None, e)
         for e in member_events

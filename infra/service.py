@@ -195,6 +195,8 @@ class Service:
         if self.last_tick == today:
             return
         result = tick(self.store, today, self.settings.rule_settings())
+        # Dead letters of no known member stay readable for the retention, then expire.
+        self.store.expire_dead_letters(self.settings.dead_letter_retention_days)
         self.last_tick = today
         if result.exits:
             log.info("tick", extra={"on": today.isoformat(), **result.as_dict()})

@@ -10,13 +10,15 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, Transcoding
 from eventsourcing.utils import get_topic, register_topic
 from sqlalchemy import Engine, select
 
 from domain.case import Case
 from domain.member import Member
 from infra import migrations, tables
+from infra.secrets import Secrets, for_store
+from infra.shredding import KeyRing, SealingMapper, open_row
 
 if TYPE_CHECKING:
     from infra.unit_of_work import UnitOfWork
@@ -51,6 +53,15 @@ class LedighedApplication(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Personal fields of each new event sealed with its aggregate's key (crypto-shredding)."""
+        url = self.env.get("SQLALCHEMY_URL")
+        if url is None:  # not a SQL store (the tests' in-memory one): nothing to seal
+            return super().construct_mapper()
+        self.secrets: Secrets = for_store(url)
+        self.ring = KeyRing(self.secrets, lambda: self.recorder.datastore.engine)  # type: ignore[attr-defined]
+        return SealingMapper(self.construct_transcoder(), self.ring)
+
 
 def sqlalchemy_url(db_url: str) -> str:
     """Accept `postgresql://` and `sqlite:///file` as users write them."""
@@ -78,6 +89,9 @@ class Store:
         assert engine is not None
         self.engine: Engine = engine
         self.events_table = self.app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+        self.secrets = self.app.secrets
+        self.ring = self.app.ring
+        self.app.recorder.secrets = self.secrets  # type: ignore[attr-defined]  # the chain's key
         # The project's tables come from the migrations: a new store is made at this
         # release's schema, one that is behind or ahead is refused (`ledighed migrate`).
         try:
@@ -138,12 +152,13 @@ class Store:
 
     def processed(self, message_ids: Iterable[str]) -> set[str]:
         """Which of these message ids were accepted before."""
-        wanted = list(set(message_ids))
+        by_hash = {self.secrets.message_hash(m): m for m in set(message_ids)}
         seen: set[str] = set()
         with self.engine.connect() as conn:
-            for chunk in _chunks(wanted, 500):
-                column = tables.processed_messages.c.message_id
-                seen.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+            for chunk in _chunks(list(by_hash), 500):
+                column = tables.processed_messages.c.message_hash
+                found = conn.execute(select(column).where(column.in_(chunk))).scalars()
+                seen.update(by_hash[h] for h in found)
         return seen
 
     def member(self, member_id: UUID) -> Member:
@@ -220,20 +235,73 @@ class Store:
         """Every case's id, in the order the cases opened."""
         return [event.originator_id for _, event in self.notifications(Case.Opened)]  # type: ignore[attr-defined]
 
-    def erase_member(self, cpr: str) -> bool:
-        """Erase a member's personal data; the events keep only the opaque member id."""
+    def erase_member(self, cpr: str, retention_days: int | None = None) -> bool:
+        """Erase a member's personal data without rewriting the log: the CPR and birth date
+        leave the registry, and the keys of the member's aggregates and of its CPR's dead
+        letters are deleted (crypto-shredding), so what they sealed (message, payment and
+        request ids, notes, rejected messages) is gone; the worklist's rows of the member's
+        cases are written again without it. False: nothing of that CPR was kept.
+        With `retention_days`, dead letters of no known member older than that expire too."""
+        from projections.tables import upsert, worklist_cases
+        from projections.worklist import case_row
+
+        member_id = self.member_ids([cpr]).get(cpr)
+        member_key = str(member_id) if member_id is not None else None
+        rows: list[dict[str, Any]] = []
+        if member_id is not None:
+            # The cases as they read once the keys are gone, computed before the keys are
+            # deleted (in one transaction with the deletion, and on SQLite without a second
+            # connection reading beside a write).
+            with self.engine.connect() as conn:
+                key_ids = list(
+                    conn.execute(
+                        select(tables.keys.c.key_id).where(tables.keys.c.member_id == member_key)
+                    ).scalars()
+                )
+            self.ring.suppress(key_ids)
+            try:
+                member = self.app.repository.get(member_id)
+                cases = [self.app.repository.get(case_id) for case_id in member.case_ids]
+                rows = [row for row in map(case_row, cases) if row is not None]
+            finally:
+                self.ring.unsuppress(key_ids)
         with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")  # no old bytes left in the file
+            found = self.ring.erase(conn, member_key, cpr)
             result = conn.execute(
                 tables.members.update()
                 .where(tables.members.c.cpr == cpr)
                 .values(cpr=None, birth_date=None, erased_at=datetime.now(UTC))
             )
-            return bool(result.rowcount)
+            upsert(conn, worklist_cases, rows)
+            if retention_days is not None:
+                self.ring.expire_orphans(conn, retention_days)
+        self.forget()  # cached aggregates hold what the keys opened
+        return bool(result.rowcount or found)
+
+    def expire_dead_letters(self, retention_days: int) -> int:
+        """Delete the own keys of dead letters of no known member older than the retention."""
+        with self.engine.begin() as conn:
+            return self.ring.expire_orphans(conn, retention_days)
+
+    def member_cases(self, member_id: UUID, known_at: datetime | None = None) -> list[Case]:
+        """A member's cases by its opaque id (erased members too), oldest first."""
+        try:
+            member = self.member(member_id) if known_at is None else self.known(member_id, known_at)
+        except Exception:
+            return []
+        if member is None or not isinstance(member, Member):
+            return []
+        if known_at is None:
+            return [self.case(case_id) for case_id in member.case_ids]
+        cases = (self.known(case_id, known_at) for case_id in member.case_ids)
+        return [case for case in cases if case is not None]
 
     def dead_letters(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(tables.dead_letters).order_by(tables.dead_letters.c.id))
-            return [dict(row._mapping) for row in rows]
+            return [open_row(self.ring, row._mapping) for row in rows]
 
     def stored_offsets(
         self, group: str, partitions: Iterable[tuple[str, int]]

@@ -31,11 +31,12 @@ members = Table(
     Column("erased_at", DateTime(timezone=True), nullable=True),
 )
 
-# Every accepted message id, so that a repeat is a no-op.
+# Every accepted message id, so that a repeat is a no-op: kept as a keyed hash (HMAC with
+# the key file's dedup key, migration 0004), never as the id (upstream may put a CPR in it).
 processed_messages = Table(
     "ledighed_processed_messages",
     metadata,
-    Column("message_id", String(128), primary_key=True),
+    Column("message_hash", String(64), primary_key=True),
     Column("member_id", String(36), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
@@ -47,9 +48,11 @@ dead_letters = Table(
     Column(
         "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     ),
+    # Since migration 0004 these four are null: the message, its id, its key and the error
+    # (which may quote the message) are in `sealed`, encrypted with the key `key_id`.
     Column("message_id", String(128), nullable=True),
-    Column("raw", Text, nullable=False),
-    Column("error", Text, nullable=False),
+    Column("raw", Text, nullable=True),
+    Column("error", Text, nullable=True),
     Column("error_field", String(128), nullable=True),
     Column("source", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
@@ -65,6 +68,11 @@ dead_letters = Table(
     Column("status", String(16), nullable=False),  # open | resolved
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Column("record_key", LargeBinary, nullable=True),  # the Kafka record's key, for the DLQ
+    # AES-GCM of {raw, value, message_id, record_key, error} with the key `key_id`: the
+    # CPR's key (`cpr:` + keyed hash of the CPR found in the message) or, when no member
+    # can be told, the letter's own (`letter:` + content hash), which expires.
+    Column("sealed", LargeBinary, nullable=True),
+    Column("key_id", String(80), nullable=True),
     UniqueConstraint("content_hash", name="uq_ledighed_dead_letters_content"),
 )
 
@@ -75,6 +83,32 @@ event_hashes = Table(
     Column("originator_id", String(36), primary_key=True),
     Column("originator_version", Integer, primary_key=True),
     Column("hash", String(64), nullable=False),
+    # The chain key the link is an HMAC with (infra/secrets.py); null: an unkeyed sha256
+    # link written before migration 0004, allowed only up to the aggregate's seal.
+    Column("key_id", String(32), nullable=True),
+)
+
+# Each aggregate's last unkeyed link when migration 0004 ran, sealed with an HMAC under the
+# chain key: unkeyed links are accepted up to it and nowhere else.
+chain_seals = Table(
+    "ledighed_chain_seals",
+    metadata,
+    Column("originator_id", String(36), primary_key=True),
+    Column("originator_version", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("seal", String(64), nullable=False),
+)
+
+# Data keys for crypto-shredding (infra/shredding.py), each wrapped with the key file's
+# master key; `erase` deletes a member's.
+keys = Table(
+    "ledighed_keys",
+    metadata,
+    Column("key_id", String(80), primary_key=True),
+    Column("member_id", String(36), nullable=True, index=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # Per consumer group and partition, the next offset to apply: saved in the transaction

@@ -3,7 +3,6 @@ saved together in one transaction."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from domain.member import Member
 from domain.untrusted import safe_text
 from infra import tables
 from infra.bulk import bulk_insert
+from infra.shredding import ORPHAN_PREFIX, b64, letter_cpr, seal_letter
 from infra.store import Store
 
 
@@ -110,7 +110,7 @@ class UnitOfWork:
     def accept(self, message_id: str, member_id: UUID) -> None:
         """The message was applied; its source is on each of its events."""
         self._accepted[message_id] = {
-            "message_id": message_id,
+            "message_hash": self.store.secrets.message_hash(message_id),
             "member_id": str(member_id),
             "recorded_at": _now(),
         }
@@ -118,7 +118,7 @@ class UnitOfWork:
     def withdraw(self, message_id: str) -> None:
         """An accepted message that was never applied (parked, then given up): its id is
         free again, so a corrected copy or a retry of its dead letter applies."""
-        self._withdrawn.append(message_id)
+        self._withdrawn.append(self.store.secrets.message_hash(message_id))
 
     def reject(
         self,
@@ -140,24 +140,36 @@ class UnitOfWork:
         from_kafka = source.get("partition") is not None
         kept_id = safe_text(message_id, limit=128) if message_id is not None else None
         now = _now()
-        digest = dead_letter_hash(value, raw)
+        digest = self.store.secrets.content_hash(value if value is not None else raw.encode())
         seen = self._dead_letters.get(digest)
         if seen is not None:
             seen["seen_count"] += 1
             seen["last_seen"] = now
             return
+        cpr = letter_cpr(raw)
+        key_id = self.store.ring.cpr_key_id(cpr) if cpr else ORPHAN_PREFIX + digest
         self._dead_letters[digest] = {
-            "value": value,
-            "record_key": key,
+            # Sealed at commit with the key `key_id` (infra/shredding.py): the message, its
+            # id and key and the error (which may quote it) may all carry a CPR.
+            "_content": {
+                "raw": safe_text(raw),
+                "value": b64(value),
+                "message_id": kept_id,
+                "record_key": b64(key),
+                "error": safe_text(error),
+            },
+            "key_id": key_id,
+            "value": None,
+            "record_key": None,
             "dlq_topic": f"{source['topic']}.dlq" if from_kafka else None,
-            "message_id": kept_id,
-            "raw": safe_text(raw),
-            "error": safe_text(error),
+            "message_id": None,
+            "raw": None,
+            "error": None,
             "error_field": safe_text(field, limit=128) if field is not None else None,
             "source": {
                 **source,
                 "topic": safe_text(str(source.get("topic")), limit=255),
-                "message_id": kept_id,
+                "message_id": None,
             },
             "recorded_at": now,
             "content_hash": digest,
@@ -172,27 +184,43 @@ class UnitOfWork:
         partition when it came from Kafka; returns the number of events stored."""
         aggregates = [a for a in self._loaded.values() if a.pending_events]
         events = sum(len(a.pending_events) for a in aggregates)
-        with self.store.datastore.transaction(commit=True) as session:
-            connection = session.connection()
-            bulk_insert(connection, tables.members, self._registry_rows)
-            bulk_insert(connection, tables.processed_messages, list(self._accepted.values()))
-            _keep_dead_letters(session, list(self._dead_letters.values()))
-            if self._withdrawn:
-                column = tables.processed_messages.c.message_id
-                session.execute(
-                    delete(tables.processed_messages).where(column.in_(self._withdrawn))
-                )
-            if offsets:
-                _save_offsets(session, group, offsets)
-            if aggregates:
-                self.store.app.save(*aggregates, session=session)
+        owners: dict[str, str | None] = {
+            str(a.id): str(a.member_id) if isinstance(a, Case) else str(a.id) for a in aggregates
+        }
+        owners.update({row["key_id"]: None for row in self._dead_letters.values()})
+        ring = self.store.ring
+        new_keys = {}
+        try:
+            with self.store.datastore.transaction(commit=True) as session:
+                connection = session.connection()
+                new_keys = ring.ensure(connection, owners)
+                ring.adopt(new_keys)  # the mapper seals with them during the save
+                bulk_insert(connection, tables.members, self._registry_rows)
+                bulk_insert(connection, tables.processed_messages, list(self._accepted.values()))
+                _keep_dead_letters(session, [self._sealed(r) for r in self._dead_letters.values()])
+                if self._withdrawn:
+                    column = tables.processed_messages.c.message_hash
+                    session.execute(
+                        delete(tables.processed_messages).where(column.in_(self._withdrawn))
+                    )
+                if offsets:
+                    _save_offsets(session, group, offsets)
+                if aggregates:
+                    self.store.app.save(*aggregates, session=session)
+        except BaseException:
+            ring.forget(new_keys)  # not committed
+            raise
         self.store.remember(self._loaded.values())
         return events
 
+    def _sealed(self, row: dict[str, Any]) -> dict[str, Any]:
+        cipher = self.store.ring.get(row["key_id"])
+        assert cipher is not None
+        out = {k: v for k, v in row.items() if k != "_content"}
+        out["sealed"] = seal_letter(cipher, row["_content"], row["content_hash"])
+        return out
 
-def dead_letter_hash(value: bytes | None, raw: str) -> str:
-    """A dead letter's identity: sha256 of its exact bytes (of its text form if none)."""
-    return hashlib.sha256(value if value is not None else raw.encode("utf-8")).hexdigest()
+
 
 
 def _keep_dead_letters(session: Any, rows: list[dict[str, Any]]) -> None:
@@ -210,6 +238,8 @@ def _keep_dead_letters(session: Any, rows: list[dict[str, Any]]) -> None:
                 "seen_count": table.c.seen_count + statement.excluded.seen_count,
                 "last_seen": statement.excluded.last_seen,
                 "error": statement.excluded.error,
+                "sealed": statement.excluded.sealed,
+                "key_id": statement.excluded.key_id,
                 "error_field": statement.excluded.error_field,
                 "status": "open",
                 "resolved_at": None,

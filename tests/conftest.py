@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,10 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# The key file of a PostgreSQL store (infra/secrets.py) goes to the user's config dir when
+# no LEDIGHED_SECRETS_FILE is set: for the tests (and the commands they run), a temporary one.
+os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="ledighed-test-config-"))
 
 
 def _admin_url() -> URL:

@@ -179,7 +179,7 @@ class Db:
 
     def processed(self) -> list[str]:
         with self.engine.connect() as conn:
-            rows = conn.execute(text("SELECT message_id FROM ledighed_processed_messages"))
+            rows = conn.execute(text("SELECT message_hash FROM ledighed_processed_messages"))
             return [r[0] for r in rows]
 
     def dead_letters(self) -> list[dict[str, Any]]:
@@ -224,23 +224,25 @@ class Db:
 
 def assert_applied_exactly_once(db: Db, good: set[str]) -> None:
     """Every good message processed once, and every event stored once: per aggregate the
-    versions are 1..n, and no aggregate has two events of one type from one message."""
+    versions are 1..n, and no aggregate has two events of one type from one message.
+    Read through the store: message ids are kept as keyed hashes, and sealed in events."""
     processed = db.processed()
-    assert len(processed) == len(set(processed)) == len(good)
-    assert set(processed) == good
-    versions: dict[Any, list[int]] = defaultdict(list)
-    per_source: Counter[tuple[Any, str, str]] = Counter()
-    sources: set[str] = set()
-    with db.engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT originator_id, originator_version, topic, state FROM ledighed_events")
-        )
-        for originator, version, topic, state in rows:
+    store = Store(db.url)
+    try:
+        assert len(processed) == len(set(processed)) == len(good)
+        assert set(processed) == {store.secrets.message_hash(m) for m in good}
+        versions: dict[Any, list[int]] = defaultdict(list)
+        per_source: Counter[tuple[Any, str, str]] = Counter()
+        sources: set[str] = set()
+        for _, event in store.notifications():
+            originator, version = event.originator_id, event.originator_version
             versions[originator].append(version)
-            source = json.loads(bytes(state)).get("source") or {}
+            source = getattr(event, "source", None) or {}
             message_id = str(source.get("message_id"))
-            per_source[(originator, topic, message_id)] += 1
+            per_source[(originator, type(event).__qualname__, message_id)] += 1
             sources.add(message_id)
+    finally:
+        store.close()
     gaps = {o: sorted(v) for o, v in versions.items() if sorted(v) != list(range(1, len(v) + 1))}
     assert not gaps, f"aggregates whose versions are not 1..n: {gaps}"
     twice = [key for key, n in per_source.items() if n > 1]

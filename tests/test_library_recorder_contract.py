@@ -339,7 +339,8 @@ def test_an_application_on_the_factory_alone_keeps_a_verifiable_hash_chain(db_ur
         assert [r.notification.id for r in recordings] == [1, 2, 3]
         recorder: Any = app.recorder
         engine = recorder.datastore.engine
-        assert verify(engine, recorder.events_record_cls.__table__) == (3, [])
+        table = recorder.events_record_cls.__table__
+        assert verify(engine, table, recorder.chain_secrets()) == (3, [])
     finally:
         app.close()
         app.recorder.datastore.engine.dispose()  # type: ignore[attr-defined]

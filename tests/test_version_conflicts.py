@@ -112,7 +112,7 @@ def test_a_duplicate_in_the_hash_chain_is_the_librarys_integrity_error(db_url: s
 
 def test_a_duplicate_row_through_bulk_insert_is_the_librarys_integrity_error(db_url: str) -> None:
     store = Store(db_url)
-    row = {"message_id": "m-1", "member_id": str(uuid4()), "recorded_at": datetime.now(UTC)}
+    row = {"message_hash": "0" * 64, "member_id": str(uuid4()), "recorded_at": datetime.now(UTC)}
     try:
         with store.engine.begin() as conn:
             conn.execute(insert(processed_messages), row)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -114,18 +115,25 @@ def _one_migrator(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def upgrade(engine: Engine, say: Callable[[str], None] = lambda _: None) -> tuple[str | None, str]:
+def upgrade(
+    engine: Engine, say: Callable[[str], None] = lambda _: None, secrets: Any = None
+) -> tuple[str | None, str]:
     """Apply every migration the store lacks, each in its own transaction (a kill leaves the
     store at the last one applied, and `migrate` goes on from there); (from, to)."""
     with _one_migrator(engine):
-        return _upgrade(engine, say)
+        return _upgrade(engine, say, secrets)
 
 
-def _upgrade(engine: Engine, say: Callable[[str], None]) -> tuple[str | None, str]:
+def _upgrade(
+    engine: Engine, say: Callable[[str], None], secrets: Any = None
+) -> tuple[str | None, str]:
     before = state(engine).current
     with engine.connect() as conn:
         config = _config(conn)
         config.attributes["say"] = say
+        # The key file's keys (infra/secrets.py) for the migrations that need them; None:
+        # the settings' key file for this store.
+        config.attributes["secrets"] = secrets
         command.upgrade(config, "head")
     return before, head()
 

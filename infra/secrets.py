@@ -1,0 +1,149 @@
+"""The keys kept outside the database: the hash chain's HMAC keys, the key of the keyed
+hashes of message ids, and the master key that wraps each member's data key.
+
+They come from `LEDIGHED_SECRETS_FILE` (a JSON file), with `LEDIGHED_CHAIN_KEY` overriding
+the chain's current key. With neither, a file is made on first use, mode 0600, beside a
+SQLite store (`<file>.secrets.json`) or in the user's config dir (for PostgreSQL), and one
+log line says where. Nothing here is ever written to the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets as random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("ledighed.secrets")
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The keys, by purpose. `chain_keys` holds every chain key ever current (by id), so
+    that links made with a rotated-out key still verify."""
+
+    chain_keys: dict[str, bytes]
+    chain_key_id: str
+    dedup_key: bytes
+    master_key: bytes
+    path: str | None = field(default=None, compare=False)
+
+    @property
+    def chain_key(self) -> bytes:
+        return self.chain_keys[self.chain_key_id]
+
+    def message_hash(self, message_id: str) -> str:
+        """The keyed hash a message id is kept as (deduplication without the id itself)."""
+        return hmac.new(self.dedup_key, b"message\x00" + message_id.encode(), "sha256").hexdigest()
+
+    def subject_hash(self, cpr: str) -> str:
+        """The keyed hash naming a CPR's key (for rejected messages of a CPR)."""
+        return hmac.new(self.dedup_key, b"cpr\x00" + cpr.encode(), "sha256").hexdigest()
+
+    def content_hash(self, content: bytes) -> str:
+        """A dead letter's identity: a keyed hash of its exact bytes."""
+        return hmac.new(self.dedup_key, b"letter\x00" + content, "sha256").hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode())
+
+
+def new_file_content() -> dict[str, Any]:
+    return {
+        "chain_key": "k1",
+        "chain_keys": {"k1": _b64(random.token_bytes(32))},
+        "dedup_key": _b64(random.token_bytes(32)),
+        "master_key": _b64(random.token_bytes(32)),
+    }
+
+
+def default_path(db_url: str) -> Path:
+    """Beside a SQLite file; else in the user's config dir."""
+    if db_url.startswith("sqlite:///") and len(db_url) > len("sqlite:///"):
+        database = db_url[len("sqlite:///") :].split("?", 1)[0]
+        if database and database != ":memory:":
+            return Path(database + ".secrets.json")
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ledighed" / "secrets.json"
+
+
+def _create(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # made meanwhile by another process: use that one
+    with os.fdopen(fd, "w") as out:
+        json.dump(new_file_content(), out, indent=1)
+        out.flush()
+        os.fsync(out.fileno())
+    log.warning("created the key file %s (mode 0600): back it up apart from the database", path)
+
+
+def read(path: Path, chain_key: str | None = None) -> Secrets:
+    for _ in range(50):  # another process may be writing it this instant
+        text = path.read_text()
+        if text.strip():
+            break
+        time.sleep(0.02)
+    data = json.loads(text)
+    keys = {kid: _unb64(value) for kid, value in data["chain_keys"].items()}
+    current = data["chain_key"]
+    if chain_key:
+        current = "env-" + hashlib.sha256(chain_key.encode()).hexdigest()[:8]
+        keys[current] = chain_key.encode()
+    return Secrets(
+        chain_keys=keys,
+        chain_key_id=current,
+        dedup_key=_unb64(data["dedup_key"]),
+        master_key=_unb64(data["master_key"]),
+        path=str(path),
+    )
+
+
+_loaded: dict[tuple[str, str | None], Secrets] = {}
+
+
+def for_store(db_url: str) -> Secrets:
+    """The secrets of the store at `db_url`, from the settings (made on first use)."""
+    from infra.settings import Settings
+
+    settings = Settings()
+    path = Path(settings.secrets_file) if settings.secrets_file else default_path(db_url)
+    cache_key = (str(path.resolve()), settings.chain_key)
+    found = _loaded.get(cache_key)
+    if found is not None and path.exists():
+        return found
+    if not path.exists():
+        _create(path)  # a first start (the log line says where: back it up)
+    found = read(path, settings.chain_key)
+    _loaded[cache_key] = found
+    return found
+
+
+def rotate_chain_key(path: Path) -> str:
+    """Add a new chain key and make it current (old ones stay, to verify old links)."""
+    data = json.loads(path.read_text())
+    number = 1 + max(int(k[1:]) for k in data["chain_keys"] if k[1:].isdigit())
+    kid = f"k{number}"
+    data["chain_keys"][kid] = _b64(random.token_bytes(32))
+    data["chain_key"] = kid
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out, indent=1)
+    os.replace(tmp, path)
+    _loaded.clear()
+    return kid
