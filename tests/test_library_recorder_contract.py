@@ -3,6 +3,7 @@ the project's persistence module (infra.persistence) on a SQLite file and on Pos
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -179,7 +180,24 @@ class TestApplicationRecorderPostgres(
     OnPostgres, ApplicationRecorderCases, ApplicationRecorderTestCase[ApplicationRecorder]
 ):
     def test_insert_subscribe(self) -> None:
-        self.optional_test_insert_subscribe()
+        # The library's subscription waits without a bound, and on Python 3.11 a failure in
+        # its pull thread cannot wake it (Queue.shutdown is 3.13's): run it in a daemon
+        # thread (its own threads inherit that) so that a hang fails here, never the run.
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.optional_test_insert_subscribe()
+            except BaseException as error:  # handed to the test's thread
+                errors.append(error)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(timeout=120)
+        if thread.is_alive():
+            pytest.fail("subscribe() received nothing within 120 s (LISTEN/NOTIFY)")
+        if errors:
+            raise errors[0]
 
 
 class NonInterleavingCases(MadeByTheFactory):
