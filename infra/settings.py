@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Each token's requests: a bucket of `burst` refilled at `rate_per_s`; empty: 429.
     api_rate_per_s: float = Field(20.0, gt=0)
     api_rate_burst: int = Field(100, ge=1)
+    # The pages under /ui/ (infra/ui): the key that signs their session cookies (default: a
+    # random one per process, so a restart signs everyone out) and how long a session lasts.
+    ui_session_key: str | None = None
+    ui_session_hours: float = Field(8.0, gt=0)
 
     @property
     def inbound_topics(self) -> list[str]:
