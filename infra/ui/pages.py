@@ -246,6 +246,7 @@ def router(ui: Ui) -> APIRouter:
             "history": history,
             "notice": notice,
             "failed": failed or {},
+            "failed_elsewhere": _failed_elsewhere(failed, shown, who.role == "adviser"),
             "forms": who.role == "adviser",
             "ids": _form_ids(failed),
             "kinds": list(forms.MEETING_KINDS),
@@ -301,6 +302,17 @@ def router(ui: Ui) -> APIRouter:
 def _safe_next(path: str) -> bool:
     """Only a page of this site's /ui/ (never another site: no `//host`, no scheme)."""
     return path.startswith(f"{PATH}/") and not path.startswith("//") and "\\" not in path
+
+
+def _failed_elsewhere(failed: dict[str, Any] | None, case: dict[str, Any], forms: bool) -> bool:
+    """Whether a refusal has no form on the page to stand beside (a decision on a holiday
+    that is no longer pending): it is then shown at the top."""
+    if not failed:
+        return False
+    if failed["type"] != "holiday_decided":
+        return not forms
+    pending = {h["request_id"] for h in case["holidays"] if h["status"] == "pending"}
+    return not forms or failed.get("request_id") not in pending
 
 
 class _Ids(dict[str, str]):
