@@ -124,15 +124,14 @@ def check_every_line_is_applied_or_a_dead_letter(store: Store, data: bytes) -> N
     event(f"accepted: {report.accepted > 0}")  # --hypothesis-show-statistics shows the mix
     for rejected in report.rejected:
         event(f"rejected: {rejected['error'].split('(')[0].split(':')[0][:40]}")
-    assert dead_letter_count(store) - before == len(report.rejected)
+    # One dead letter per content (issue 15): a line rejected before, in this example or an
+    # earlier one on the same store, is counted on its row, not added again.
+    assert before <= dead_letter_count(store) <= before + len(report.rejected)
     table = tables.dead_letters
     with store.engine.connect() as conn:
-        kept = conn.execute(
-            select(table.c.value, table.c.source).order_by(table.c.id.desc()).limit(len(records))
-        ).all()
-    kept_lines = {row.source["offset"]: row.value for row in kept[: len(report.rejected)]}
+        kept = {bytes(row.value) for row in conn.execute(select(table.c.value))}
     for rejected in report.rejected:
-        assert kept_lines[rejected["line"]] == lines[rejected["line"] - 1].rstrip(b"\r")
+        assert lines[rejected["line"] - 1].rstrip(b"\r") in kept
 
 
 @FUZZ

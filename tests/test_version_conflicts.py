@@ -177,7 +177,7 @@ class _OneRecordConsumer:
         self.topics = topics
 
     def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
-        record = SimpleNamespace(offset=7, value=json.dumps(HELD).encode())
+        record = SimpleNamespace(offset=7, value=json.dumps(HELD).encode(), key=None)
         return {TopicPartition("jobnet.events", 0): [record]}
 
     def commit(self, offsets: Any) -> None:
