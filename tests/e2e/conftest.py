@@ -49,9 +49,10 @@ def _unavailable(reason: str) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session (Debian's, never a downloaded build)."""
+    """One headless Chromium for a module (Debian's, never a downloaded build); closed with
+    it, so that Playwright's event loop is gone before other modules run."""
     if not os.access(CHROMIUM, os.X_OK):
         _unavailable(f"there is no Chromium at {CHROMIUM}")
     try:
