@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint demo bench clean venv
+.PHONY: test lint demo bench clean venv browser
 
 venv: $(VENV)/.installed
 
@@ -16,7 +16,17 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain
 
-test: lint
+# The pages' browser tests drive Debian's Chromium (never a downloaded build); installed here
+# when missing. LEDIGHED_SKIP_BROWSER=1 skips them instead (they fail without a browser).
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ "$$LEDIGHED_SKIP_BROWSER" = 1 ] || [ -x $(CHROMIUM) ]; then :; else \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+test: lint browser
 	$(BIN)/pytest -q
 
 demo: $(VENV)/.installed

@@ -50,6 +50,7 @@ from infra.hashchain import verify
 from infra.ingest import Report, apply_messages
 from infra.settings import Settings
 from infra.store import Store
+from infra.ui import install_ui
 
 
 def create_app(
@@ -391,5 +392,6 @@ def create_app(
         """Prometheus metrics; no token needed."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    install_ui(app, settings, db, tokens, recorder, writing)  # the pages under /ui/
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app

@@ -144,6 +144,10 @@ def _outbox_empty(service: Service) -> bool:
     return not service.unpublished_handovers(1)
 
 
+DEMO_UI_TOKENS = "demo-anna=adviser:anna,demo-ida=auditor:ida"
+"""Tokens for trying the pages on the demo's store (said at the end of the demo; not secret)."""
+
+
 def _summary(store: Store, report: Report, seconds: float, rules: object, db_url: str) -> None:
     day = date(DEMO_YEAR, 12, 31)
     cases = all_cases(store)
@@ -192,6 +196,12 @@ def _summary(store: Store, report: Report, seconds: float, rules: object, db_url
         print(f"  {command} explain {some} {db} --as-of {day}")
         print(f"  {command} history {some} {db} --json")
         print(f"  {command} timeline {some} {db} --as-of {day} --svg case.svg")
+    print("the pages for advisers and auditors (a browser on this machine):")
+    print(f"  LEDIGHED_API_TOKENS={DEMO_UI_TOKENS} {command} serve {db} --port 8000")
+    print(
+        f"  then open http://127.0.0.1:8000/ui/worklist?as_of={day} and sign in with the "
+        "token demo-anna (the adviser anna; demo-ida: an auditor)"
+    )
     if report.rejected:
         first = report.rejected[0]
         print(

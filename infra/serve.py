@@ -46,7 +46,10 @@ def _warn_without_tokens(settings: Settings) -> None:
 def serve(settings: Settings, host: str, port: int) -> int:
     """`ledighed serve`: the API in the foreground until SIGTERM/SIGINT."""
     _warn_without_tokens(settings)
-    print(f"HTTP API on http://{host}:{port} (OpenAPI: /docs, /openapi.json)", file=sys.stderr)
+    print(
+        f"HTTP API on http://{host}:{port} (OpenAPI: /docs, /openapi.json; pages: /ui/)",
+        file=sys.stderr,
+    )
     uvicorn.Server(_config(create_app(settings), settings, host, port)).run()
     return 0
 

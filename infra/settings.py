@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Days a dead letter whose member cannot be told stays readable (its own key is then
     # deleted by `erase`, `tick` and `dead-letters expire`).
     dead_letter_retention_days: int = Field(90, ge=1)
+    # The pages under /ui/ (infra/ui): the key that signs their session cookies (default: a
+    # random one per process, so a restart signs everyone out) and how long a session lasts.
+    ui_session_key: str | None = None
+    ui_session_hours: float = Field(8.0, gt=0)
 
     @property
     def inbound_topics(self) -> list[str]:

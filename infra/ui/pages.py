@@ -1,0 +1,348 @@
+"""The adviser's and auditor's pages under /ui/: signing in, the worklist, a case, its forms."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from domain.cpr import normalize_cpr
+from domain.params import HOURS_THRESHOLD
+from domain.params import Settings as RuleSettings
+from infra import reads
+from infra.api_limits import retry_after
+from infra.api_records import ReadRecorder
+from infra.settings import Settings
+from infra.store import Store
+from infra.timeline import timeline_svg
+from infra.ui import forms
+from infra.ui.posting import post
+from infra.ui.render import FormError, page, parse_day, read_form, redirect
+from infra.ui.session import COOKIE, LOGIN_COOKIE, PATH, SIGN_IN_ROLES, Session, Sessions
+
+REFUSED_ROLES = {
+    "jobcenter": "Et jobcenters token giver adgang til overdragelserne gennem API'et "
+    "(GET /handovers), ikke til sagsbehandlingens sider.",
+    "system": "Et systemtoken er til at sende beskeder gennem API'et (POST /messages), "
+    "ikke til at logge ind på sagsbehandlingens sider.",
+}
+
+
+@dataclass
+class Ui:
+    """What the pages need of the application: the store, the rules, the tokens' sessions,
+    the API's read recorder and its write lock (one writer at a time in the process)."""
+
+    settings: Settings
+    db: Store
+    rules: RuleSettings
+    sessions: Sessions
+    recorder: ReadRecorder
+    writing: threading.Lock
+
+
+def router(ui: Ui) -> APIRouter:
+    pages = APIRouter(prefix=PATH, include_in_schema=False)
+    sessions = ui.sessions
+
+    def signed_in(request: Request) -> Session | None:
+        return sessions.find(request.cookies.get(COOKIE))
+
+    def to_login(request: Request) -> Response:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return redirect(f"{PATH}/login?" + urlencode({"next": path}))
+
+    def too_many(session: Session) -> Response | None:
+        limiter = sessions.tokens.limiter
+        wait_s = limiter.take(session.principal.token) if limiter else 0.0
+        if not wait_s:
+            return None
+        response = problem(429, "For mange forespørgsler", "Vent et øjeblik og prøv igen.")
+        response.headers["Retry-After"] = retry_after(wait_s)
+        return response
+
+    def problem(status: int, title: str, text: str, session: Session | None = None) -> Response:
+        return page("problem.html", status, title=title, text=text, **chrome(session))
+
+    def chrome(session: Session | None) -> dict[str, Any]:
+        """What every page's header shows: who is signed in, and the sign-out form's token."""
+        if session is None:
+            return {"who": None, "csrf": ""}
+        return {"who": session.principal, "csrf": sessions.csrf(session.sid)}
+
+    # --- signing in and out --------------------------------------------------------------
+
+    def login_form(status: int = 200, error: str | None = None, next_: str = "") -> Response:
+        nonce = secrets.token_urlsafe(16)
+        response = page(
+            "login.html",
+            status,
+            error=error,
+            next=next_ if _safe_next(next_) else "",
+            login_csrf=sessions.csrf("login:" + nonce),
+            **chrome(None),
+        )
+        response.set_cookie(
+            LOGIN_COOKIE, nonce, max_age=3600, path=PATH, httponly=True, samesite="strict"
+        )
+        return response
+
+    @pages.get("")
+    @pages.get("/")
+    def home() -> Response:
+        return redirect(f"{PATH}/worklist")
+
+    @pages.get("/login")
+    def login(next: str = "") -> Response:
+        return login_form(next_=next)
+
+    @pages.post("/login")
+    async def sign_in(request: Request) -> Response:
+        try:
+            form = await read_form(request, ui.settings.api_max_body_bytes)
+        except FormError as error:
+            return problem(error.status, "Formularen kunne ikke læses", str(error))
+        nonce = request.cookies.get(LOGIN_COOKIE)
+        if not nonce or not sessions.csrf_ok("login:" + nonce, form.get("csrf")):
+            return problem(403, "Formularen er udløbet", "Hent login-siden igen og log ind derfra.")
+        principal = sessions.tokens.find(form.get("token", "").strip())
+        if principal is None:
+            return login_form(401, "Ukendt token.", form.get("next", ""))
+        if principal.role not in SIGN_IN_ROLES:
+            why = REFUSED_ROLES.get(principal.role, "Denne rolle kan ikke logge ind her.")
+            return page("refused.html", 403, role=principal.role, why=why, **chrome(None))
+        _, value = sessions.start(principal)
+        next_ = form.get("next", "")
+        response = redirect(next_ if _safe_next(next_) else f"{PATH}/worklist")
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=sessions.max_age_s,
+            path=PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        response.delete_cookie(LOGIN_COOKIE, path=PATH)
+        return response
+
+    @pages.post("/logout")
+    async def sign_out(request: Request) -> Response:
+        session = signed_in(request)
+        if session is None:
+            return redirect(f"{PATH}/login")
+        try:
+            form = await read_form(request, ui.settings.api_max_body_bytes)
+        except FormError as error:
+            return problem(error.status, "Formularen kunne ikke læses", str(error), session)
+        if not sessions.csrf_ok(session.sid, form.get("csrf")):
+            return problem(403, "Afvist", "Formularen mangler et gyldigt CSRF-token.", session)
+        sessions.end(session.sid)
+        response = redirect(f"{PATH}/login")
+        response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict")
+        return response
+
+    # --- the worklist --------------------------------------------------------------------
+
+    @pages.get("/worklist")
+    def worklist(request: Request, as_of: str | None = None, adviser: str | None = None) -> Any:
+        session = signed_in(request)
+        if session is None:
+            return to_login(request)
+        if limited := too_many(session):
+            return limited
+        who = session.principal
+        try:
+            day = parse_day(as_of, date.today())
+        except ValueError as error:
+            return problem(422, "Ugyldig dato", str(error), session)
+        # An adviser's own tasks unless asked otherwise; `adviser=` or `*`: everyone's.
+        if adviser is None:
+            only = who.name if who.role == "adviser" else None
+        else:
+            only = None if adviser.strip() in ("", "*") else adviser.strip()
+        rows = reads.worklist_of_members(ui.db, day, ui.rules, only)
+        ui.recorder.access(
+            who, "worklist", (m for m, _ in rows), len(rows), as_of=day, adviser=only, page="ui"
+        )
+        tasks = [row for _, row in rows]
+        return page(
+            "worklist.html",
+            day=day.isoformat(),
+            adviser=only,
+            tasks=tasks,
+            overdue=sum(1 for t in tasks if t["overdue"]),
+            **chrome(session),
+        )
+
+    # --- a case, and what an adviser does to it -------------------------------------------
+
+    @pages.get("/cases/{cpr}")
+    def case(
+        request: Request,
+        cpr: str,
+        as_of: str | None = None,
+        sendt: str | None = None,
+        dublet: str | None = None,
+    ) -> Any:
+        session = signed_in(request)
+        if session is None:
+            return to_login(request)
+        if limited := too_many(session):
+            return limited
+        try:
+            day = parse_day(as_of, date.today())
+        except ValueError as error:
+            return problem(422, "Ugyldig dato", str(error), session)
+        notice = None
+        if sendt:
+            notice = (
+                f"Beskeden {sendt} var allerede registreret: intet nyt gemt."
+                if dublet
+                else f"Registreret (besked {sendt})."
+            )
+        return case_page(session, cpr, day, notice=notice)
+
+    def case_page(
+        session: Session,
+        cpr: str,
+        day: date,
+        status: int = 200,
+        notice: str | None = None,
+        failed: dict[str, Any] | None = None,
+    ) -> Response:
+        who = session.principal
+        try:
+            cpr = normalize_cpr(cpr)
+        except ValueError as error:
+            return problem(422, "Ugyldigt CPR-nummer", str(error), session)
+        member_id = ui.db.member_ids([cpr]).get(cpr)
+        cases = reads.case_dicts(ui.db, cpr, day, ui.rules) if member_id else []
+        if member_id is None or not cases:
+            return problem(404, "Ingen sag", f"{cpr} har ingen sag pr. {day}.", session)
+        shown = cases[-1]
+        auditor = who.role == "auditor"
+        svg = timeline_svg(ui.db, cpr, day, ui.rules)
+        explained = reads.explain(ui.db, cpr, day, ui.rules) if auditor else None
+        history = reads.history(ui.db, cpr, day) if auditor else None
+        what = "case,timeline,explain,history" if auditor else "case,timeline"
+        ui.recorder.case_read(who, member_id, what, as_of=day, page="ui")
+        context = {
+            "case": shown,
+            "earlier_cases": len(cases) - 1,
+            "cpr": cpr,
+            "day": day.isoformat(),
+            "threshold": str(HOURS_THRESHOLD[shown["insurance"]]),
+            "handovers": _handovers(ui.db, cpr, day),
+            "timeline": svg,
+            "explained": explained,
+            "history": history,
+            "notice": notice,
+            "failed": failed or {},
+            "failed_elsewhere": _failed_elsewhere(failed, shown, who.role == "adviser"),
+            "forms": who.role == "adviser",
+            "ids": _form_ids(failed),
+            "kinds": list(forms.MEETING_KINDS),
+        }
+        return page("case.html", status, **context, **chrome(session))
+
+    @pages.post("/cases/{cpr}/messages")
+    async def act(request: Request, cpr: str) -> Response:
+        session = signed_in(request)
+        if session is None:
+            return to_login(request)
+        if limited := too_many(session):
+            return limited
+        try:
+            form = await read_form(request, ui.settings.api_max_body_bytes)
+        except FormError as error:
+            return problem(error.status, "Formularen kunne ikke læses", str(error), session)
+        if not sessions.csrf_ok(session.sid, form.get("csrf")):
+            return problem(
+                403, "Afvist", "Formularen mangler et gyldigt CSRF-token: intet er gemt.", session
+            )
+        if session.principal.role != "adviser":
+            return problem(403, "Afvist", "Kun rådgivere kan handle på en sag.", session)
+        try:
+            day = parse_day(form.get("as_of"), date.today())
+            cpr = normalize_cpr(cpr)
+            type_, body = forms.message_body(form, cpr)
+        except ValueError as error:
+            return problem(422, "Formularen kunne ikke læses", str(error), session)
+        outcome = await run_in_threadpool(
+            post, ui.db, ui.rules, ui.writing, session.principal, body
+        )
+        if outcome.forbidden:
+            return problem(403, "Afvist", outcome.error or "", session)
+        if not outcome.accepted:
+            failed = {
+                "type": type_,
+                "request_id": form.get("request_id"),
+                "message_id": form.get("message_id", ""),
+                "error": outcome.error,
+                "field": outcome.error_field,
+                "values": form,
+            }
+            return await run_in_threadpool(case_page, session, cpr, day, 422, None, failed)
+        query = {"as_of": day.isoformat(), "sendt": form.get("message_id", "")}
+        if outcome.duplicate:
+            query["dublet"] = "1"
+        return redirect(f"{PATH}/cases/{quote(cpr)}?{urlencode(query)}")
+
+    return pages
+
+
+def _safe_next(path: str) -> bool:
+    """Only a page of this site's /ui/ (never another site: no `//host`, no scheme)."""
+    return path.startswith(f"{PATH}/") and not path.startswith("//") and "\\" not in path
+
+
+def _failed_elsewhere(failed: dict[str, Any] | None, case: dict[str, Any], forms: bool) -> bool:
+    """Whether a refusal has no form on the page to stand beside (a decision on a holiday
+    that is no longer pending): it is then shown at the top."""
+    if not failed:
+        return False
+    if failed["type"] != "holiday_decided":
+        return not forms
+    pending = {h["request_id"] for h in case["holidays"] if h["status"] == "pending"}
+    return not forms or failed.get("request_id") not in pending
+
+
+class _Ids(dict[str, str]):
+    """Form message ids, each made when first asked for."""
+
+    def __missing__(self, key: str) -> str:
+        self[key] = forms.new_message_id()
+        return self[key]
+
+
+def _form_ids(failed: dict[str, Any] | None) -> dict[str, str]:
+    """A message id for each form as it is drawn (a refused form keeps its own, so that it
+    can be sent again corrected); holiday decisions get theirs by request id."""
+    ids = _Ids()
+    if failed:
+        key = failed["type"]
+        if key == "holiday_decided":
+            key = f"holiday_decided:{failed.get('request_id')}"
+        ids[key] = failed["message_id"]
+    return ids
+
+
+def _handovers(db: Store, cpr: str, day: date) -> list[dict[str, Any]]:
+    """The latest case's handover messages that took effect by the day (as the timeline)."""
+    cases = [c for c in db.cases_of(cpr) if c.facts.opened_on <= day]
+    if not cases:
+        return []
+    return [
+        {"message_id": h["message_id"], "type": h["type"], "replaces": h["replaces"],
+         **h["content"]}
+        for h in cases[-1].handovers
+        if h["content"]["effective_on"] <= day.isoformat()
+    ]  # fmt: skip

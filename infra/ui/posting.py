@@ -1,0 +1,63 @@
+"""A form's message applied as the API applies a posted one: parse, the role checked on the
+parsed message, applied through the ingest path with version-conflict retry, refusals kept
+as dead letters."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from consumers.records import InboundRecord
+from domain.messages import InvalidMessage, parse_message
+from domain.params import Settings
+from infra.api_auth import Principal, may_post
+from infra.api_support import CONFLICTS
+from infra.ingest import Report, apply_messages
+from infra.store import Store
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a message: accepted (perhaps as a duplicate), or refused with the reason
+    and field (kept in the dead letters), or forbidden to the role (nothing stored)."""
+
+    accepted: bool
+    duplicate: bool = False
+    error: str | None = None
+    error_field: str | None = None
+    forbidden: bool = False
+
+
+def post(db: Store, rules: Settings, writing: threading.Lock, who: Principal, body: str) -> Outcome:
+    """The API's `POST /messages` after the body's checks: the contract (a refusal is a dead
+    letter), then the role on the parsed message, then the rules, on the message that was
+    checked (`source.topic` is the principal's, `ui:adviser:NAME` for the pages)."""
+    try:
+        message: Any = parse_message(body)
+    except InvalidMessage as error:
+        message = error  # rejected below as a consumer rejects it: a dead letter
+    else:
+        if not may_post(who, message):
+            return Outcome(
+                False,
+                error=f"rollen {who.role!r} må ikke sende en {message.type!r}-besked",
+                forbidden=True,
+            )
+    record = InboundRecord(body, who.source_topic, None, None)
+    report = Report()
+    with writing:
+        for attempt in range(ATTEMPTS):
+            report = Report()
+            try:
+                apply_messages(db, rules, [(record, message)], report)
+                break
+            except CONFLICTS:  # another writer saved the member meanwhile: again
+                if attempt == ATTEMPTS - 1:
+                    raise
+    if report.rejected:
+        rejected = report.rejected[0]
+        return Outcome(False, error=rejected["error"], error_field=rejected["error_field"])
+    return Outcome(True, duplicate=bool(report.duplicates))

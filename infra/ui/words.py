@@ -1,0 +1,85 @@
+"""The pages' Danish words for the contract's values (the values themselves are shown too)."""
+
+from __future__ import annotations
+
+STATUS = {
+    "notice_period": "i opsigelsesperiode",
+    "in_trial": "i forsøget",
+    "ended": "afsluttet",
+    "outside_trial": "uden for forsøget",
+}
+OUTSIDE_REASON = {
+    "municipality": "kommunen er ikke med i forsøget",
+    "window": "uden for forsøgets periode",
+}
+MEETING_KIND = {
+    "cv_and_job": "CV- og jobsamtale",
+    "availability_and_job": "rådigheds- og jobsamtale",
+    "joint": "fælles samtale med jobcentret",
+    "extra_job": "ekstra jobsamtale",
+}
+MEETING_STATE = {
+    "due": "skal holdes",
+    "held": "holdt",
+    "overdue": "overskredet",
+    "late": "holdt for sent",
+    "early": "holdt for tidligt",
+    "waived": "frafaldet",
+    "handed_over": "overdraget til jobcentret",
+}
+HOLIDAY_STATUS = {"approved": "godkendt", "pending": "afventer afgørelse", "rejected": "afvist"}
+HOLIDAY_REASON = {
+    "short_notice": "varslet for sent",
+    "clash": "falder på en booket samtale",
+    "adviser": "afvist af rådgiveren",
+}
+EXIT_REASON = {
+    "hours_threshold": "timegrænsen er nået",
+    "moved_out": "flyttet ud af forsøgskommunen",
+    "changed_akasse": "skiftet a-kasse",
+    "opted_out": "fravalgt forsøget",
+    "education_order": "uddannelsespålæg",
+    "programme_ended": "forsøget er slut",
+    "deregistered": "afmeldt",
+}
+LESS_INTENSIVE_STATUS = {"approved": "godkendt", "rejected": "afvist"}
+LESS_INTENSIVE_REASON = {
+    "job": "job",
+    "barsel": "barsel",
+    "efterloen": "efterløn",
+    "folkepension": "folkepension",
+}
+HANDOVER_TYPE = {
+    "handover": "overdragelse",
+    "handover_revised": "revideret overdragelse",
+    "handover_withdrawn": "trukket tilbage",
+}
+INSURANCE = {"full_time": "fuldtidsforsikret", "part_time": "deltidsforsikret"}
+ROLE = {"adviser": "rådgiver", "auditor": "revisor", "jobcenter": "jobcenter", "system": "system"}
+MESSAGE_TYPE = {
+    "meeting_held": "samtale holdt",
+    "meeting_booked": "samtale booket",
+    "extra_meetings_agreed": "ekstra samtaler aftalt",
+    "holiday_decided": "ferie afgjort",
+    "opted_out": "fravalg af forsøget",
+    "adviser_assigned": "rådgiver tildelt",
+}
+
+
+def task_words(task: str) -> str:
+    """A worklist task (`meeting:<kind>`, `meeting:<kind>:rebook`, `holiday:<id>`,
+    `sickness:late_report`) in words."""
+    parts = task.split(":")
+    if parts[0] == "meeting" and len(parts) >= 2:
+        kind = MEETING_KIND.get(parts[1], parts[1])
+        return f"{kind}: book igen" if parts[2:] == ["rebook"] else kind
+    if parts[0] == "holiday":
+        return f"ferieanmodning {':'.join(parts[1:])} skal afgøres"
+    if task == "sickness:late_report":
+        return "sygemelding meldt for sent"
+    return task
+
+
+def word(table: dict[str, str], value: object) -> str:
+    """The value in words, or the value itself when there is no word for it."""
+    return table.get(str(value), str(value)) if value is not None else "\u2013"
