@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import Field
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -50,6 +51,9 @@ from infra.hashchain import verify
 from infra.ingest import Report, apply_messages
 from infra.settings import Settings
 from infra.store import Store
+
+# A dead letter's id is a 64-bit integer in both stores: a larger one is a 422, not a 500.
+LetterId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 def create_app(
@@ -297,7 +301,7 @@ def create_app(
         response_class=Response,
         responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
     )
-    def dead_letter_raw(letter_id: int, who: Principal = operator) -> Response:
+    def dead_letter_raw(letter_id: LetterId, who: Principal = operator) -> Response:
         """The message exactly as it came (`ledighed dead-letters show ID`)."""
         raw = dead_letters.raw_bytes(db, letter_id)
         if raw is None:
@@ -308,7 +312,8 @@ def create_app(
     @app.post("/dead-letters/retry", tags=["dead letters"], responses=ERRORS)
     def dead_letter_retry(
         ids: Annotated[
-            list[int] | None, Query(description="these dead letters (default: every open one)")
+            list[LetterId] | None,
+            Query(description="these dead letters (default: every open one)"),
         ] = None,
         who: Principal = system,
     ) -> dict[str, list[int]]:
