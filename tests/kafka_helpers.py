@@ -66,7 +66,8 @@ def consumer_timeouts() -> dict[str, int]:
     }
 
 
-# --- shared by the end-to-end tests (tests/test_kafka_service.py, tests/test_kafka_failures.py)
+# --- shared by the end-to-end tests (tests/e2e/test_kafka_service.py,
+# tests/e2e/test_kafka_failures.py)
 
 
 def registration(message_id: str, cpr: str, registered_on: str = "2021-03-01") -> dict[str, Any]:

@@ -17,8 +17,8 @@ from infra.cli import main
 from infra.settings import Settings
 from infra.store import Store
 from tests import api_figures
+from tests.integration.test_api import MOVED, NO_CASE, cli, ingest
 from tests.scenario_helpers import SCENARIOS
-from tests.test_api import MOVED, NO_CASE, cli, ingest
 
 TOKENS = (
     "t-adv=adviser:anna,t-aud=auditor:ida,t-sys=system,"

@@ -23,7 +23,7 @@ from infra.api_limits import RateLimiter
 from infra.settings import Settings
 from infra.store import Store
 from tests import api_figures
-from tests.test_api import MOVED, NO_CASE, ingest
+from tests.integration.test_api import MOVED, NO_CASE, ingest
 
 TOKENS = "t-adv=adviser:anna,t-aud=auditor:ida,t-job=jobcenter:751,t-sys=system:membership"
 ROLE_TOKENS = {"adviser": "t-adv", "auditor": "t-aud", "jobcenter": "t-job", "system": "t-sys"}

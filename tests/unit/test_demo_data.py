@@ -26,7 +26,7 @@ from infra.demo_data import (
     write_jsonl,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 YEAR = 2021
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 

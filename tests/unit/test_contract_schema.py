@@ -8,7 +8,7 @@ import pytest
 from domain.messages import MESSAGE_TYPES, contract_json_schema
 from infra.cli import SCHEMAS
 
-DOCS = Path(__file__).parent.parent / "docs"
+DOCS = Path(__file__).parents[2] / "docs"
 
 
 @pytest.mark.parametrize("name", ["inbound", "handover", "case"])
