@@ -1,11 +1,12 @@
-"""The event store (eventsourcing + SQLAlchemy) and the unit of work that saves one batch."""
+"""The event store (eventsourcing + SQLAlchemy); the unit of work that saves one batch on it
+is infra/unit_of_work.py (which imports this module, never the other way round)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -17,10 +18,6 @@ from sqlalchemy import Engine, select
 from domain.case import Case
 from domain.member import Member
 from infra import migrations, tables
-
-if TYPE_CHECKING:
-    from infra.unit_of_work import UnitOfWork
-
 
 # Event classes renamed or moved since a release stored them: the old topic and the class
 # that reads it now (tests/integration/test_event_versions.py holds every stored topic).
@@ -248,11 +245,6 @@ class Store:
                 )
             )
             return {(t, p): n for t, p, n in rows if (t, p) in wanted}
-
-    def unit_of_work(self) -> UnitOfWork:
-        from infra.unit_of_work import UnitOfWork  # it imports this module
-
-        return UnitOfWork(self)
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -12,6 +12,7 @@ from domain.member import Member
 from domain.params import PROGRAMME_END, Settings
 from domain.service import CaseService
 from infra.store import Store
+from infra.unit_of_work import UnitOfWork
 
 
 @dataclass
@@ -35,7 +36,7 @@ def tick(store: Store, on: date, settings: Settings, now: datetime | None = None
     report.given_up = give_up_parked(store, settings, now or datetime.now(UTC), on)
     if on < PROGRAMME_END:
         return report
-    uow = store.unit_of_work()
+    uow = UnitOfWork(store)
     service = CaseService(uow, settings)
     source = {
         "message_id": f"tick:{on.isoformat()}",
@@ -75,7 +76,7 @@ def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) ->
         parked_at.setdefault(kept.originator_id, {})[message_id] = kept.timestamp
     if not parked_at:
         return 0
-    uow = store.unit_of_work()
+    uow = UnitOfWork(store)
     service = CaseService(uow, settings)
     source = {"message_id": f"tick:{on.isoformat()}", "topic": "tick", "partition": None,
               "offset": None}
