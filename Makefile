@@ -23,7 +23,7 @@ demo: $(VENV)/.installed
 	$(BIN)/ledighed demo
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m infra.bench && $(BIN)/python -m infra.bench_kafka
+	$(BIN)/python -m tools.bench && $(BIN)/python -m tools.bench_kafka
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -21,16 +21,17 @@ from tqdm import tqdm
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
-from infra import access_log, dead_letters, migrations, projections
-from infra.clock import parse_moment, parse_since
+from infra import dead_letters, projections
 from infra.failures import describe
-from infra.hashchain import verify
 from infra.ingest import Report, file_records, ingest
-from infra.persistence import SQLITE_BUSY_TIMEOUT_S
 from infra.reads import case_dicts, explain, handovers, history, worklist
+from infra.runtime.clock import parse_moment, parse_since
+from infra.runtime.tick import tick
 from infra.settings import Settings
-from infra.store import Store, sqlalchemy_url
-from infra.tick import tick
+from infra.store import access_log, migrations
+from infra.store.hashchain import verify
+from infra.store.persistence import SQLITE_BUSY_TIMEOUT_S
+from infra.store.store import Store, sqlalchemy_url
 
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "inbound": contract_json_schema,
@@ -354,17 +355,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         **({"db_url": getattr(args, "db", None)} if getattr(args, "db", None) else {})
     )
     if args.command == "run":
-        from infra.run import run_service
+        from infra.runtime.run import run_service
 
         if args.kafka:
             settings = settings.model_copy(update={"kafka_bootstrap": args.kafka})
         return run_service(settings, http=(args.host, args.http) if args.http else None)
     if args.command == "serve":
-        from infra.serve import serve
+        from infra.http.serve import serve
 
         return serve(settings, args.host, args.port)
     if args.command == "demo":
-        from infra.demo import run_demo
+        from infra.demo.demo import run_demo
 
         return run_demo(
             settings,

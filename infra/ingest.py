@@ -19,8 +19,8 @@ from domain.params import Settings
 from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
 from infra.failures import describe, is_store_or_broker_failure
-from infra.store import Store
-from infra.unit_of_work import UnitOfWork
+from infra.store.store import Store
+from infra.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("ledighed.ingest")
 

@@ -79,8 +79,8 @@ def fresh_postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[object]:
-    """One local Tansu broker (infra.broker.LocalBroker) for the whole test session."""
-    from infra.broker import BrokerError, LocalBroker
+    """One local Tansu broker (infra.kafka.broker.LocalBroker) for the whole test session."""
+    from infra.kafka.broker import BrokerError, LocalBroker
 
     broker = LocalBroker()
     try:

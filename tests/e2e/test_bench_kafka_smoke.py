@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from infra import bench_kafka
+from tools import bench_kafka
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

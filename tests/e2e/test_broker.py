@@ -9,7 +9,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from infra.broker import BrokerError, LocalBroker, default_topics, ensure_topics
+from infra.kafka.broker import BrokerError, LocalBroker, default_topics, ensure_topics
 from infra.settings import Settings
 from tests.kafka_helpers import consumer_timeouts, unique_settings
 

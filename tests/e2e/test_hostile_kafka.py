@@ -12,7 +12,7 @@ from kafka import KafkaProducer
 
 from infra.reads import worklist
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from tests.kafka_helpers import ServiceThreads, hours, read_until, registration, wait_for
 
 pytestmark = pytest.mark.kafka

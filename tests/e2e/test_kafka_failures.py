@@ -33,9 +33,9 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 
 from infra.reads import case_dicts, handovers
-from infra.service import Service
+from infra.runtime.service import Service
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from tests.kafka_helpers import (
     ServiceThreads,
     hours,
@@ -662,7 +662,7 @@ def test_two_instances_in_one_group_share_the_partitions_and_end_as_one_instance
     second_postgres_url: str,
     services: ServiceThreads,
 ) -> None:
-    from infra.broker import ensure_topics
+    from infra.kafka.broker import ensure_topics
 
     pair = kafka_settings.model_copy(update={"db_url": fresh_postgres_url, "batch_size": 30})
     members = range(60)

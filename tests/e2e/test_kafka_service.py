@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from infra.service import Service
+from infra.runtime.service import Service
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from tests.kafka_helpers import hours, produce, read_topic, registration, wait_for
 
 pytestmark = pytest.mark.kafka

@@ -1,4 +1,4 @@
-"""The HTTP API (infra/api.py): every endpoint for every role, the contract's errors, the
+"""The HTTP API (infra/http/api.py): every endpoint for every role, the contract's errors, the
 recorded reads, and the same JSON as the command line for the same store."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra import reads
-from infra.api import create_app
-from infra.api_auth import Tokens, load_tokens, parse_tokens
 from infra.cli import main
-from infra.clock import COPENHAGEN
+from infra.http.api import create_app
+from infra.http.api_auth import Tokens, load_tokens, parse_tokens
+from infra.runtime.clock import COPENHAGEN
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from tests import api_figures
 from tests.scenario_helpers import SCENARIOS
 
@@ -553,7 +553,7 @@ def test_the_api_runs_on_a_thread_beside_the_service_with_its_numbers(tmp_path: 
 
     import httpx
 
-    from infra.serve import ApiThread
+    from infra.http.serve import ApiThread
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from infra import access_log
-from infra.api import create_app
-from infra.api_auth import parse_tokens
 from infra.cli import main
+from infra.http.api import create_app
+from infra.http.api_auth import parse_tokens
 from infra.settings import Settings
-from infra.store import Store
+from infra.store import access_log
+from infra.store.store import Store
 from tests import api_figures
 from tests.integration.test_api import MOVED, NO_CASE, cli, ingest
 from tests.scenario_helpers import SCENARIOS

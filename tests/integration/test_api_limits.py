@@ -16,12 +16,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from domain.messages import InvalidMessage, parse_message
-from infra.api import create_app
-from infra.api_auth import Principal, may_post
-from infra.api_body import nesting_depth
-from infra.api_limits import RateLimiter
+from infra.http.api import create_app
+from infra.http.api_auth import Principal, may_post
+from infra.http.api_body import nesting_depth
+from infra.http.api_limits import RateLimiter
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from tests import api_figures
 from tests.integration.test_api import MOVED, NO_CASE, ingest
 
@@ -376,7 +376,7 @@ def _closed_after(conn: socket.socket, trickle: bytes, limit_s: float) -> tuple[
 def test_slow_headers_and_slow_bodies_are_cut_off_by_the_read_timeout(tmp_path: Path) -> None:
     """A real uvicorn on 127.0.0.1: a request that does not arrive whole within 1 s loses its
     connection (408 when no response began); 30 silent connections are all closed too."""
-    from infra.serve import ApiThread
+    from infra.http.serve import ApiThread
 
     port = _free_port()
     settings = Settings(

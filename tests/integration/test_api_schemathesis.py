@@ -20,10 +20,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from infra.api import create_app
 from infra.cli import main
+from infra.http.api import create_app
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from tests.scenario_helpers import SCENARIOS
 
 TOKENS = "fuzz-auditor=auditor:fuzz,fuzz-system=system:fuzz"

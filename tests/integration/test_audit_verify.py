@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from infra.cli import main
-from infra.store import Store
+from infra.store.store import Store
 from tests.scenario_helpers import SCENARIOS
 
 

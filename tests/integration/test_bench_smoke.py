@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from infra import bench
+from tools import bench
 
 
 def test_bench_runs_on_a_tiny_year(capsys):

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from domain.params import Settings as RuleSettings
-from infra import tables
 from infra.ingest import file_records, ingest
-from infra.store import Store
-from infra.unit_of_work import dead_letter_hash
+from infra.store import tables
+from infra.store.store import Store
+from infra.store.unit_of_work import dead_letter_hash
 from tests.kafka_helpers import hours, registration
 
 CPR = "0101901234"  # born 1990-01-01

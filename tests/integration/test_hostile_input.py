@@ -24,7 +24,7 @@ from infra.cli import main
 from infra.failures import describe, is_store_or_broker_failure
 from infra.ingest import Report, apply_batch
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from tests.kafka_helpers import hours, registration
 
 CPR = "0101901234"  # born 1990-01-01
@@ -326,7 +326,7 @@ def test_a_retried_batch_skips_the_records_saved_one_at_a_time_before_the_failur
 ) -> None:
     # An isolating attempt saved the first two records with their offsets, then the store
     # failed: the retry of the whole poll applies only the records after them.
-    from infra.service import StoreSink
+    from infra.runtime.service import StoreSink
 
     settings = Settings(db_url=f"sqlite:///{tmp_path}/s.db", kafka_group="g")
     values = [

@@ -1,5 +1,5 @@
 """The eventsourcing library's own recorder, factory and application test cases, run against
-the project's persistence module (infra.persistence) on a SQLite file and on PostgreSQL."""
+the project's persistence module (infra.store.persistence) on a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -31,16 +31,16 @@ from eventsourcing.utils import Environment, clear_topic_cache
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyTrackingRecorder
 from sqlalchemy import inspect
 
-from infra.hashchain import verify
-from infra.persistence import (
+from infra.store.hashchain import verify
+from infra.store.persistence import (
     BatchAggregateRecorder,
     BatchApplicationRecorder,
     BatchProcessRecorder,
     Factory,
 )
-from infra.tables import event_hashes
+from infra.store.tables import event_hashes
 
-MODULE = "infra.persistence"
+MODULE = "infra.store.persistence"
 
 # The library's factory test defines its tracking record class again for a second tracking
 # recorder; SQLAlchemy says so, harmlessly.
@@ -318,13 +318,13 @@ class TestApplicationPostgres(OnPostgres, ApplicationsOnTheStore, ApplicationTes
 class TestExampleApplicationSQLite(
     OnSQLiteFile, ApplicationsOnTheStore, ExampleApplicationTestCase
 ):
-    expected_factory_topic = "infra.persistence:Factory"
+    expected_factory_topic = "infra.store.persistence:Factory"
 
 
 class TestExampleApplicationPostgres(
     OnPostgres, ApplicationsOnTheStore, ExampleApplicationTestCase
 ):
-    expected_factory_topic = "infra.persistence:Factory"
+    expected_factory_topic = "infra.store.persistence:Factory"
 
 
 def test_an_application_on_the_factory_alone_keeps_a_verifiable_hash_chain(db_url: str) -> None:

@@ -18,10 +18,10 @@ from domain.params import Settings
 from domain.view import case_view
 from infra import projections
 from infra.cli import main
-from infra.demo_data import generate_lines
+from infra.demo.demo_data import generate_lines
 from infra.ingest import file_records, ingest
 from infra.reads import all_cases, handover_message, handovers, worklist
-from infra.store import Store
+from infra.store.store import Store
 from projections import runner
 from projections.handovers import HandoverFeed, mark_published, unpublished
 from projections.runner import Page

@@ -20,12 +20,12 @@ from sqlalchemy import insert, text
 from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
 from domain.params import Settings as RuleSettings
-from infra.api import create_app
-from infra.bulk import bulk_insert
+from infra.http.api import create_app
 from infra.ingest import file_records, ingest
 from infra.settings import Settings
-from infra.store import Store
-from infra.tables import event_hashes, processed_messages
+from infra.store.bulk import bulk_insert
+from infra.store.store import Store
+from infra.store.tables import event_hashes, processed_messages
 from tests.kafka_helpers import hours, registration
 
 CPR = "0101851001"

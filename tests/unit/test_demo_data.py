@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from domain.municipalities import DANISH_MUNICIPALITIES, TRIAL_MUNICIPALITIES
-from infra.demo_data import (
+from infra.demo.demo_data import (
     BAD_KINDS,
     NOT_MUNICIPALITIES,
     TRIAL_WEIGHTS,
@@ -170,7 +170,7 @@ def test_the_file_is_byte_identical_whatever_the_hash_seed(tmp_path: Path) -> No
     for hash_seed in ("1", "2"):
         out = tmp_path / f"demo-{hash_seed}.jsonl"
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
-        command = [sys.executable, "-m", "infra.demo_data", str(out), "--members", "150"]
+        command = [sys.executable, "-m", "infra.demo.demo_data", str(out), "--members", "150"]
         subprocess.run([*command, "--seed", "5"], cwd=ROOT, env=env, check=True)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]

@@ -266,7 +266,7 @@ def _transcoding_app() -> Any:
     """The store's own application (in memory), for its event mapper and transcoder."""
     global _APP
     if _APP is None:
-        from infra.store import LedighedApplication
+        from infra.store.store import LedighedApplication
 
         _APP = LedighedApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     return _APP

@@ -68,7 +68,7 @@ dead_letters = Table(
     UniqueConstraint("content_hash", name="uq_ledighed_dead_letters_content"),
 )
 
-# Tamper evidence (infra/hashchain.py): each event's hash chains onto its predecessor's.
+# Tamper evidence (infra/store/hashchain.py): each event's hash chains onto its predecessor's.
 event_hashes = Table(
     "ledighed_event_hashes",
     metadata,
@@ -88,7 +88,7 @@ source_offsets = Table(
     Column("next_offset", BigInteger, nullable=False),
 )
 
-# Every read of personal data (infra/access_log.py): who, when, how asked, and the members
+# Every read of personal data (infra/store/access_log.py): who, when, how asked, and the members
 # read by their opaque ids (never a CPR).
 access_log = Table(
     "ledighed_access_log",

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.messages import BaseMessage, HolidayRequested
 from domain.municipalities import is_danish
-from infra.api_limits import RateLimiter, retry_after
+from infra.http.api_limits import RateLimiter, retry_after
 
 ROLES = ("adviser", "auditor", "jobcenter", "system")
 

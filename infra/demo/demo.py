@@ -13,16 +13,16 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from domain.view import case_view
-from infra.broker import LocalBroker, default_topics, ensure_topics
-from infra.demo_data import generate_lines, write_jsonl
+from infra.demo.demo_data import generate_lines, write_jsonl
+from infra.demo.playback import play
 from infra.ingest import Report, file_records, ingest
-from infra.playback import play
+from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
+from infra.kafka.publisher import make_producer
 from infra.projections import catch_up
-from infra.publisher import make_producer
 from infra.reads import all_cases, handovers, worklist
-from infra.service import Service
+from infra.runtime.service import Service
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from projections.tables import handover_feed, worklist_cases
 
 DEMO_YEAR = 2021

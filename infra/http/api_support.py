@@ -19,14 +19,14 @@ from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.messages import InboundMessage
-from infra import tables
-from infra.clock import parse_moment, parse_since
-from infra.store import Store
+from infra.runtime.clock import parse_moment, parse_since
+from infra.store import tables
+from infra.store.store import Store
 from projections.tables import handover_published
 
 CONFLICTS = (persistence.IntegrityError,)
 """Another writer saved the same aggregate or message id meanwhile: try again. One class on
-every store and insert path (the recorder and infra/bulk.py map the drivers' errors to it)."""
+every store and insert path (the recorder and infra/store/bulk.py map the drivers' errors to it)."""
 
 DB_DOWN = (
     persistence.OperationalError,

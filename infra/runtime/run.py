@@ -7,9 +7,9 @@ import sys
 
 from kafka.errors import KafkaTimeoutError
 
-from infra import logs
-from infra.broker import LocalBroker, default_topics, ensure_topics
-from infra.service import BOOTSTRAP_TIMEOUT_MS, Service
+from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
+from infra.runtime import logs
+from infra.runtime.service import BOOTSTRAP_TIMEOUT_MS, Service
 from infra.settings import Settings
 
 log = logging.getLogger("ledighed.service")
@@ -19,7 +19,7 @@ def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
     """Run until SIGTERM/SIGINT; then finish the batch in hand and return 0. With `http`
     (host, port), the HTTP API runs on a thread beside it, with the service's numbers."""
     if http is not None:  # a bad token list stops the start here, before any broker runs
-        from infra.api_auth import load_tokens
+        from infra.http.api_auth import load_tokens
 
         load_tokens(settings.api_tokens, settings.api_tokens_file)
     logs.configure()
@@ -50,7 +50,7 @@ def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
         service.install_signal_handlers()
         api = None
         if http is not None:
-            from infra.serve import ApiThread
+            from infra.http.serve import ApiThread
 
             api = ApiThread(settings, *http, service_status=lambda: dict(service.status)).start()
         try:

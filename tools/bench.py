@@ -38,11 +38,11 @@ from sqlalchemy.engine import URL, make_url
 from tqdm import tqdm
 
 from domain.params import Settings
-from infra.bulk import bulk_insert
-from infra.demo_data import generate_lines
+from infra.demo.demo_data import generate_lines
 from infra.ingest import Report, file_records, ingest
-from infra.persistence import BatchApplicationRecorder, Factory
-from infra.store import Store
+from infra.store.bulk import bulk_insert
+from infra.store.persistence import BatchApplicationRecorder, Factory
+from infra.store.store import Store
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH_SIZE = 2000

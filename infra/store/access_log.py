@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from infra import tables
+from infra.store import tables
 
 access_log = tables.access_log
 access_log_members = tables.access_log_members

@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from domain.case import Case
 from domain.member import Member
 from domain.untrusted import safe_text
-from infra import tables
-from infra.bulk import bulk_insert
-from infra.store import Store
+from infra.store import tables
+from infra.store.bulk import bulk_insert
+from infra.store.store import Store
 
 
 class UnitOfWork:

@@ -22,12 +22,19 @@ from consumers.records import InboundRecord
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import InvalidMessage, parse_message
-from infra import access_log, dead_letters, reads
-from infra.api_auth import Principal, Tokens, load_tokens, may_post, requires, visible_handovers
-from infra.api_body import check_content_type, read_limited, strict_text
-from infra.api_limits import RateLimiter
-from infra.api_records import ReadRecorder
-from infra.api_support import (
+from infra import dead_letters, reads
+from infra.http.api_auth import (
+    Principal,
+    Tokens,
+    load_tokens,
+    may_post,
+    requires,
+    visible_handovers,
+)
+from infra.http.api_body import check_content_type, read_limited, strict_text
+from infra.http.api_limits import RateLimiter
+from infra.http.api_records import ReadRecorder
+from infra.http.api_support import (
     AFTER,
     BODY_ERRORS,
     CONFLICTS,
@@ -47,10 +54,11 @@ from infra.api_support import (
     openapi,
     optional,
 )
-from infra.hashchain import verify
 from infra.ingest import Report, apply_messages
 from infra.settings import Settings
-from infra.store import Store
+from infra.store import access_log
+from infra.store.hashchain import verify
+from infra.store.store import Store
 
 # A dead letter's id is a 64-bit integer in both stores: a larger one is a 422, not a 500.
 LetterId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]

@@ -11,9 +11,9 @@ from typing import Any
 
 import uvicorn
 
-from infra.api import create_app
-from infra.api_auth import load_tokens
-from infra.api_limits import ReadTimeoutH11Protocol
+from infra.http.api import create_app
+from infra.http.api_auth import load_tokens
+from infra.http.api_limits import ReadTimeoutH11Protocol
 from infra.settings import Settings
 
 log = logging.getLogger("ledighed.api")

@@ -18,21 +18,21 @@ from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from infra.bulk import bulk_insert
-from infra.hashchain import record_hashes
-from infra.tables import event_hashes
+from infra.store.bulk import bulk_insert
+from infra.store.hashchain import record_hashes
+from infra.store.tables import event_hashes
 
 
 class BatchInsert:
     """The insert of the project's recorders (a mixin before the library's recorder class):
     a batch's events go in together (COPY on PostgreSQL, one executemany on SQLite) with
-    their hash chain (infra/hashchain.py), and the notification ids come back in order.
+    their hash chain (infra/store/hashchain.py), and the notification ids come back in order.
 
     The library adds one ORM object per event and flushes them with RETURNING, because it
     wants each notification id back; here the ids are known without that:
     reserved from the sequence under the table lock on PostgreSQL, read back under the
     write lock on SQLite. A duplicate version raises the library's IntegrityError
-    (infra/bulk.py), on every store and on the hash table's insert too.
+    (infra/store/bulk.py), on every store and on the hash table's insert too.
     """
 
     # Provided by the library's recorder this is mixed into.

@@ -11,8 +11,8 @@ from domain.case import Case
 from domain.member import Member
 from domain.params import PROGRAMME_END, Settings
 from domain.service import CaseService
-from infra.store import Store
-from infra.unit_of_work import UnitOfWork
+from infra.store.store import Store
+from infra.store.unit_of_work import UnitOfWork
 
 
 @dataclass

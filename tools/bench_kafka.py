@@ -27,7 +27,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from consumers.inbound import InboundConsumer
-from infra.bench import (
+from infra.demo.demo_data import generate_lines
+from infra.demo.playback import route
+from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
+from infra.runtime.service import StoreSink, make_consumer
+from infra.settings import Settings
+from infra.store.store import Store
+from tools.bench import (
     DEFAULT_PG_URL,
     TOPICS,
     Target,
@@ -35,12 +41,6 @@ from infra.bench import (
     postgres_target,
     sqlite_target,
 )
-from infra.broker import LocalBroker, default_topics, ensure_topics
-from infra.demo_data import generate_lines
-from infra.playback import route
-from infra.service import StoreSink, make_consumer
-from infra.settings import Settings
-from infra.store import Store
 
 BATCH_SIZE = 2000
 AIM = 0.5

@@ -19,11 +19,11 @@ from consumers.records import InboundRecord
 from infra import projections
 from infra.failures import describe
 from infra.ingest import Report, apply_batch
-from infra.publisher import Publisher, make_producer
+from infra.kafka.publisher import Publisher, make_producer
 from infra.reads import feed_message
+from infra.runtime.tick import tick
 from infra.settings import Settings
-from infra.store import Store
-from infra.tick import tick
+from infra.store.store import Store
 from projections import handovers as handover_feed
 
 log = logging.getLogger("ledighed.service")

@@ -1,5 +1,5 @@
 """The event store (eventsourcing + SQLAlchemy); the unit of work that saves one batch on it
-is infra/unit_of_work.py (which imports this module, never the other way round)."""
+is infra/store/unit_of_work.py (which imports this module, never the other way round)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 
 from domain.case import Case
 from domain.member import Member
-from infra import migrations, tables
+from infra.store import migrations, tables
 
 # Event classes renamed or moved since a release stored them: the old topic and the class
 # that reads it now (tests/integration/test_event_versions.py holds every stored topic).
@@ -65,7 +65,7 @@ class Store:
         self.url = sqlalchemy_url(db_url)
         self.app = LedighedApplication(
             env={
-                "PERSISTENCE_MODULE": "infra.persistence:Factory",
+                "PERSISTENCE_MODULE": "infra.store.persistence:Factory",
                 "SQLALCHEMY_URL": self.url,
                 "CREATE_TABLE": "y",
             }

@@ -1,10 +1,10 @@
-"""Alembic's environment: migrate the connection the caller hands over (infra.migrations)."""
+"""Alembic's environment: migrate the connection the caller hands over (infra.store.migrations)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from infra.migrations import VERSION_TABLE
+from infra.store.migrations import VERSION_TABLE
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -13,8 +13,8 @@ from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Engine, Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from infra.bulk import bulk_insert
-from infra.tables import event_hashes
+from infra.store.bulk import bulk_insert
+from infra.store.tables import event_hashes
 
 GENESIS = "0" * 64
 

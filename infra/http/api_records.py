@@ -9,10 +9,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.member import Member
-from infra import access_log
-from infra.api_auth import Principal
-from infra.api_support import CONFLICTS
-from infra.store import Store
+from infra.http.api_auth import Principal
+from infra.http.api_support import CONFLICTS
+from infra.store import access_log
+from infra.store.store import Store
 
 
 class ReadRecorder:

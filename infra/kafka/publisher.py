@@ -12,8 +12,8 @@ from typing import Any
 from kafka import KafkaProducer
 from sqlalchemy import select, update
 
-from infra import tables
-from infra.store import Store
+from infra.store import tables
+from infra.store.store import Store
 
 log = logging.getLogger("ledighed.publisher")
 
@@ -27,7 +27,7 @@ def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "max_in_flight_requests_per_connection": 5,
         "linger_ms": 5,
         "client_id": "ledighed-publisher",
-        "bootstrap_timeout_ms": 8000,  # as the consumer's (infra/service.py)
+        "bootstrap_timeout_ms": 8000,  # as the consumer's (infra/runtime/service.py)
     }
     config.update(overrides)
     return KafkaProducer(**config)
