@@ -21,6 +21,7 @@ from tqdm import tqdm
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
+from infra import bootstrap as compose
 from infra import dead_letters, projections
 from infra.failures import describe
 from infra.ingest import Report, file_records, ingest
@@ -381,7 +382,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         _require_existing_sqlite(settings.db_url)
     if args.command == "migrate":
         return _migrate(settings.db_url, args.check, args.json)
-    store = Store(settings.db_url)
+    store = compose.store(settings.db_url)
     try:
         return _run(args, settings, store)
     finally:
@@ -407,7 +408,7 @@ def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
         before, after = migrations.upgrade(engine)
     finally:
         engine.dispose()
-    store = Store(db_url)
+    store = compose.store(db_url)
     try:
         total = store.log_head()
         with tqdm(
@@ -516,7 +517,7 @@ def _ingest(args: argparse.Namespace, settings: Settings, store: Store) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     rules = settings.rule_settings()
-    day: date = getattr(args, "as_of", None) or date.today()
+    day: date = getattr(args, "as_of", None) or compose.clock().today()
     if args.command == "ingest":
         return _ingest(args, settings, store)
     if args.command == "case":
@@ -570,7 +571,8 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         )
         return 0
     if args.command == "tick":
-        report = tick(store, args.on or date.today(), rules)
+        clock = compose.clock()
+        report = tick(store, args.on or clock.today(), rules, clock=clock)
         projections.catch_up(store)
         _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")
         return 0

@@ -38,6 +38,7 @@ from sqlalchemy.engine import URL, make_url
 from tqdm import tqdm
 
 from domain.params import Settings
+from infra import bootstrap as compose
 from infra.demo.demo_data import generate_lines
 from infra.ingest import Report, file_records, ingest
 from infra.store.bulk import bulk_insert
@@ -172,7 +173,7 @@ def time_reads(store: Store, label: str, seed: int) -> Reads:
 
 def measure_batched(target: Target, lines: Sequence[str], seed: int) -> tuple[Run, Reads]:
     with target("batched") as url:
-        store = Store(url)
+        store = compose.store(url)
         try:
             report, seconds = _ingest(store, lines, BATCH_SIZE, "batched")
             assert report.events == stored_events(store)
@@ -187,7 +188,7 @@ def measure_single_save(target: Target, lines: Sequence[str], seed: int) -> tupl
     transactions: each message loads its member and case from the store and saves them
     with one `app.save()` in its own transaction."""
     with target("single") as url:
-        store = Store(url)
+        store = compose.store(url)
         store.cache_size = 0  # remember() then keeps nothing: every batch loads from the store
         store.forget()
         try:

@@ -27,12 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from consumers.inbound import InboundConsumer
+from infra import bootstrap as compose
 from infra.demo.demo_data import generate_lines
 from infra.demo.playback import route
-from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
-from infra.runtime.service import StoreSink, make_consumer
+from infra.kafka.broker import default_topics, ensure_topics
+from infra.runtime.service import StoreSink
 from infra.settings import Settings
-from infra.store.store import Store
 from tools.bench import (
     DEFAULT_PG_URL,
     TOPICS,
@@ -166,11 +166,11 @@ def _until_done(step: Callable[[], int], total: int, what: str) -> int:
 def measure_service(
     target: Target, bootstrap: str, settings: Settings, total: int, profile: Path | None
 ) -> Run:
-    """The service's own consumer: `make_consumer`, `InboundConsumer`, `StoreSink`."""
+    """The service's own consumer: `bootstrap.kafka_consumer`, `InboundConsumer`, `StoreSink`."""
     with target("service") as url:
-        store = Store(url)
+        store = compose.store(url)
         sink = StoreSink(store, settings.model_copy(update={"db_url": url}))
-        timed = _TimedPoll(make_consumer(settings, bootstrap))
+        timed = _TimedPoll(compose.kafka_consumer(settings, bootstrap))
         inbound = InboundConsumer(
             cast(KafkaConsumer, timed), sink, settings.inbound_topics, settings.batch_size
         )
@@ -217,7 +217,9 @@ def measure_baseline(target: Target, bootstrap: str, settings: Settings, total: 
         metadata.create_all(engine)
         group = f"{settings.kafka_group}-baseline"
         timed = _TimedPoll(
-            make_consumer(settings, bootstrap, group_id=group, client_id="ledighed-bench-baseline")
+            compose.kafka_consumer(
+                settings, bootstrap, group_id=group, client_id="ledighed-bench-baseline"
+            )
         )
         timed.subscribe(settings.inbound_topics)
 
@@ -325,7 +327,7 @@ def cluster(bootstrap: str | None) -> Iterator[str]:
     if bootstrap:
         yield bootstrap
         return
-    with LocalBroker() as broker:
+    with compose.local_broker() as broker:
         print(f"local broker on {broker.bootstrap} (pid {broker.pid})", file=sys.stderr)
         yield broker.bootstrap
 

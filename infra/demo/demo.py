@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from domain.view import case_view
+from infra import bootstrap as compose
 from infra.demo.demo_data import generate_lines, write_jsonl
 from infra.demo.playback import play
 from infra.ingest import Report, file_records, ingest
-from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
-from infra.kafka.publisher import make_producer
+from infra.kafka.broker import default_topics, ensure_topics
 from infra.projections import catch_up
 from infra.reads import all_cases, handovers, worklist
 from infra.runtime.service import Service
@@ -57,7 +57,7 @@ def run_demo(
     else:
         report = _ingest_file(settings, messages_file, len(lines))
     seconds = time.perf_counter() - started
-    store = Store(db_url)
+    store = compose.store(db_url)
     try:
         _summary(store, report, seconds, settings.rule_settings(), db_url)
     finally:
@@ -66,7 +66,7 @@ def run_demo(
 
 
 def _ingest_file(settings: Settings, messages_file: Path, total: int) -> Report:
-    store = Store(settings.db_url)
+    store = compose.store(settings.db_url)
     try:
         with (
             open(messages_file, encoding="utf-8") as stream,
@@ -83,7 +83,7 @@ def _ingest_file(settings: Settings, messages_file: Path, total: int) -> Report:
 def _through_the_service(settings: Settings, lines: list[str]) -> Report:
     """The service on a local broker: a producer plays the year onto the upstream topics
     while bars show it being applied and the read models and the feed filling."""
-    broker = None if settings.kafka_bootstrap else LocalBroker().start()
+    broker = None if settings.kafka_bootstrap else compose.local_broker().start()
     bootstrap = settings.kafka_bootstrap or (broker.bootstrap if broker else "")
     settings = settings.model_copy(
         update={
@@ -102,7 +102,7 @@ def _through_the_service(settings: Settings, lines: list[str]) -> Report:
         service = Service(settings, bootstrap, report_every_s=3600)
         runner = threading.Thread(target=service.run, name="service", daemon=True)
         runner.start()
-        producer = make_producer(bootstrap, client_id="ledighed-demo-upstream")
+        producer = compose.kafka_producer(bootstrap, client_id="ledighed-demo-upstream")
         print("the consumer group is joining (a few seconds) ...", file=sys.stderr)
         with tqdm(total=len(lines), desc="applied", unit=" msgs", file=sys.stderr) as applied:
             # A day's traffic at a time, as it would come: each topic is read on its own, so

@@ -22,6 +22,7 @@ from consumers.records import InboundRecord
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import InvalidMessage, parse_message
+from infra import bootstrap as compose
 from infra import dead_letters, reads
 from infra.http.api_auth import (
     Principal,
@@ -74,7 +75,7 @@ def create_app(
     limiter = RateLimiter(settings.api_rate_per_s, settings.api_rate_burst)
     tokens = Tokens(load_tokens(settings.api_tokens, settings.api_tokens_file), limiter)
     own_store = store is None
-    db: Store = Store(settings.db_url) if store is None else store
+    db: Store = compose.store(settings.db_url) if store is None else store
     rules = settings.rule_settings()
     writing = threading.Lock()  # posted messages and recorded reads: one at a time
     recorder = ReadRecorder(db, writing)

@@ -18,21 +18,6 @@ from infra.store.store import Store
 log = logging.getLogger("ledighed.publisher")
 
 
-def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
-    """Idempotent, acks=all: a retried send is never stored twice, and stays in order."""
-    config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap,
-        "acks": "all",
-        "enable_idempotence": True,
-        "max_in_flight_requests_per_connection": 5,
-        "linger_ms": 5,
-        "client_id": "ledighed-publisher",
-        "bootstrap_timeout_ms": 8000,  # as the consumer's (infra/runtime/service.py)
-    }
-    config.update(overrides)
-    return KafkaProducer(**config)
-
-
 class Publisher:
     """Sends what the store says is due, in the order it was recorded, at least once."""
 

@@ -1,8 +1,10 @@
-"""The second clock: `--known-at` moments, as people write them in Denmark."""
+"""The clocks: `--known-at` moments as people write them in Denmark, and the runtime's "now"
+(a `Clock`, built by infra/bootstrap.py and handed to the service and the tick)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -31,3 +33,25 @@ def parse_since(text: str) -> datetime:
         except ValueError:
             pass  # parse_moment says what is wrong
     return parse_moment(text)
+
+
+class Clock(Protocol):
+    """What the runtime asks of "now": the day (the machine's local date, as `date.today()`)
+    and the recorded moment (UTC). Tests hand in a fixed one."""
+
+    def today(self) -> date: ...
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def today(self) -> date:
+        return date.today()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+SYSTEM_CLOCK = SystemClock()

@@ -7,9 +7,11 @@ import sys
 
 from kafka.errors import KafkaTimeoutError
 
+from infra import bootstrap as compose
+from infra.bootstrap import BOOTSTRAP_TIMEOUT_MS
 from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
 from infra.runtime import logs
-from infra.runtime.service import BOOTSTRAP_TIMEOUT_MS, Service
+from infra.runtime.service import Service
 from infra.settings import Settings
 
 log = logging.getLogger("ledighed.service")
@@ -31,7 +33,7 @@ def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
             settings = settings.model_copy(
                 update={"kafka_max_poll_interval_ms": 10_000, "kafka_session_timeout_ms": 10_000}
             )
-        broker = LocalBroker().start()
+        broker = compose.local_broker().start()
         bootstrap = broker.bootstrap
         ensure_topics(bootstrap, default_topics(settings))
         print(

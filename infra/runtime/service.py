@@ -12,15 +12,15 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from kafka import KafkaConsumer
-
 from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
+from infra import bootstrap as compose
 from infra import projections
 from infra.failures import describe
 from infra.ingest import Report, apply_batch
-from infra.kafka.publisher import Publisher, make_producer
+from infra.kafka.publisher import Publisher
 from infra.reads import feed_message
+from infra.runtime.clock import Clock
 from infra.runtime.tick import tick
 from infra.settings import Settings
 from infra.store.store import Store
@@ -28,7 +28,6 @@ from projections import handovers as handover_feed
 
 log = logging.getLogger("ledighed.service")
 
-BOOTSTRAP_TIMEOUT_MS = 8000
 """How long the service waits for the brokers when it starts (kafka-python waits 30 s):
 an address with no broker behind it is a mistake to say at once."""
 
@@ -75,42 +74,25 @@ class StoreSink:
         return self.store.stored_offsets(self.settings.kafka_group, partitions)
 
 
-def make_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaConsumer:
-    config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap,
-        "group_id": settings.kafka_group,
-        "enable_auto_commit": False,
-        "auto_offset_reset": "earliest",
-        "max_poll_interval_ms": settings.kafka_max_poll_interval_ms,
-        "session_timeout_ms": min(
-            settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms
-        ),
-        "heartbeat_interval_ms": max(
-            100,
-            min(
-                3000,
-                min(settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms) // 3,
-            ),
-        ),
-        "client_id": "ledighed-consumer",
-        "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
-    }
-    config.update(overrides)
-    return KafkaConsumer(**config)
-
-
 class Service:
     """The running service; `run()` returns when `stop()` was called (SIGTERM/SIGINT)."""
 
-    def __init__(self, settings: Settings, bootstrap: str, report_every_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        report_every_s: float = 5.0,
+        clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
+        self.clock = clock or compose.clock()
         self.bootstrap = bootstrap
         self.report_every_s = report_every_s
         self.stopping = threading.Event()
-        self.store = Store(settings.db_url)
+        self.store = compose.store(settings.db_url)
         self.sink = StoreSink(self.store, settings)
         self.consumer = InboundConsumer(
-            make_consumer(settings, bootstrap),
+            compose.kafka_consumer(settings, bootstrap),
             self.sink,
             settings.inbound_topics,
             settings.batch_size,
@@ -119,12 +101,12 @@ class Service:
         )
         self.publisher = Publisher(
             self.store,
-            make_producer(bootstrap),
+            compose.kafka_producer(bootstrap),
             settings.topic_handovers,
             unpublished_handovers=self.unpublished_handovers,
             mark_handovers=self.mark_handovers,
         )
-        self.read_models = list(projections.projections(self.store).values())
+        self.read_models = list(compose.read_models(self.store).values())
         self.follow_up_backoff = Backoff(sleep=self._pause)
         self.last_tick: date | None = None
         # The latest progress numbers, for the HTTP API's /health and /metrics (another thread).
@@ -191,10 +173,10 @@ class Service:
 
     def daily_tick(self) -> None:
         """R16 once a day: at start and whenever the date changes."""
-        today = date.today()
+        today = self.clock.today()
         if self.last_tick == today:
             return
-        result = tick(self.store, today, self.settings.rule_settings())
+        result = tick(self.store, today, self.settings.rule_settings(), clock=self.clock)
         self.last_tick = today
         if result.exits:
             log.info("tick", extra={"on": today.isoformat(), **result.as_dict()})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from domain.case import Case
 from domain.member import Member
 from domain.params import PROGRAMME_END, Settings
 from domain.service import CaseService
+from infra.runtime.clock import SYSTEM_CLOCK, Clock
 from infra.store.store import Store
 from infra.store.unit_of_work import UnitOfWork
 
@@ -25,15 +26,21 @@ class TickReport:
         return {"exits": self.exits, "handovers": self.handovers, "given_up": self.given_up}
 
 
-def tick(store: Store, on: date, settings: Settings, now: datetime | None = None) -> TickReport:
+def tick(
+    store: Store,
+    on: date,
+    settings: Settings,
+    now: datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> TickReport:
     """What the calendar decides, as events: R16, and parked messages given up on.
 
     R16: on or after 2023-12-31, every case still in the trial exits, effective 2023-12-31.
-    Messages parked longer than `settings.park_days` of recorded time (as of `now`) go to
-    the dead letters. Running it again changes nothing.
+    Messages parked longer than `settings.park_days` of recorded time (as of `now`, by
+    default the clock's) go to the dead letters. Running it again changes nothing.
     """
     report = TickReport()
-    report.given_up = give_up_parked(store, settings, now or datetime.now(UTC), on)
+    report.given_up = give_up_parked(store, settings, now or clock.now(), on)
     if on < PROGRAMME_END:
         return report
     uow = UnitOfWork(store)
