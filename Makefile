@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -q
