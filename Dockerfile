@@ -19,7 +19,7 @@ COPY infra ./infra
 # Install the project (not editable), check that the installed copy imports, and drop the sources.
 RUN pip install . \
     && cd / \
-    && python -c "import infra.cli, infra.run, domain.rules" \
+    && python -c "import infra.cli, infra.runtime.run, domain.rules" \
     && ledighed --help > /dev/null \
     && rm -rf /tmp/src
 

@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain
+	$(BIN)/lint-imports
 
 # The pages' browser tests drive Debian's Chromium (never a downloaded build); installed here
 # when missing. LEDIGHED_SKIP_BROWSER=1 skips them instead (they fail without a browser).
@@ -33,7 +34,7 @@ demo: $(VENV)/.installed
 	$(BIN)/ledighed demo
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m infra.bench && $(BIN)/python -m infra.bench_kafka
+	$(BIN)/python -m tools.bench && $(BIN)/python -m tools.bench_kafka
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -22,16 +22,18 @@ from tqdm import tqdm
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
-from infra import access_log, dead_letters, migrations, projections
-from infra.clock import parse_moment, parse_since
+from infra import bootstrap as compose
+from infra import dead_letters, projections
 from infra.failures import describe
-from infra.hashchain import verify
 from infra.ingest import Report, file_records, ingest
-from infra.persistence import SQLITE_BUSY_TIMEOUT_S
 from infra.reads import case_dicts, explain, handovers, history, worklist
+from infra.runtime.clock import parse_moment, parse_since
+from infra.runtime.tick import tick
 from infra.settings import Settings
-from infra.store import Store, sqlalchemy_url
-from infra.tick import tick
+from infra.store import access_log, migrations
+from infra.store.hashchain import verify
+from infra.store.persistence import SQLITE_BUSY_TIMEOUT_S
+from infra.store.store import Store, sqlalchemy_url
 
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "inbound": contract_json_schema,
@@ -361,17 +363,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         **({"db_url": getattr(args, "db", None)} if getattr(args, "db", None) else {})
     )
     if args.command == "run":
-        from infra.run import run_service
+        from infra.runtime.run import run_service
 
         if args.kafka:
             settings = settings.model_copy(update={"kafka_bootstrap": args.kafka})
         return run_service(settings, http=(args.host, args.http) if args.http else None)
     if args.command == "serve":
-        from infra.serve import serve
+        from infra.http.serve import serve
 
         return serve(settings, args.host, args.port)
     if args.command == "demo":
-        from infra.demo import run_demo
+        from infra.demo.demo import run_demo
 
         return run_demo(
             settings,
@@ -387,7 +389,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         _require_existing_sqlite(settings.db_url)
     if args.command == "migrate":
         return _migrate(settings.db_url, args.check, args.json)
-    store = Store(settings.db_url)
+    store = compose.store(settings.db_url)
     try:
         return _run(args, settings, store)
     finally:
@@ -413,7 +415,7 @@ def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
         before, after = migrations.upgrade(engine)
     finally:
         engine.dispose()
-    store = Store(db_url)
+    store = compose.store(db_url)
     try:
         total = store.log_head()
         with tqdm(
@@ -523,7 +525,7 @@ def _ingest(args: argparse.Namespace, settings: Settings, store: Store) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     rules = settings.rule_settings()
-    day: date = getattr(args, "as_of", None) or date.today()
+    day: date = getattr(args, "as_of", None) or compose.clock().today()
     if args.command == "ingest":
         return _ingest(args, settings, store)
     if args.command in ("case", "history") and (args.cpr is None) == (args.member_id is None):
@@ -579,7 +581,8 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         )
         return 0
     if args.command == "tick":
-        report = tick(store, args.on or date.today(), rules)
+        clock = compose.clock()
+        report = tick(store, args.on or clock.today(), rules, clock=clock)
         store.expire_dead_letters(settings.dead_letter_retention_days)
         projections.catch_up(store)
         _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")

@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 
 from consumers.records import InboundRecord
 from domain.params import Settings
-from infra import tables
 from infra.ingest import Report, apply_batch_retrying
-from infra.shredding import open_row
-from infra.store import Store
+from infra.store import tables
+from infra.store.shredding import open_row
+from infra.store.store import Store
 
 STATUSES = ("open", "resolved", "all")
 

@@ -19,7 +19,8 @@ from domain.params import Settings
 from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
 from infra.failures import describe, is_store_or_broker_failure
-from infra.store import Store
+from infra.store.store import Store
+from infra.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("ledighed.ingest")
 
@@ -126,7 +127,7 @@ def _apply_one_at_a_time(
                     "source": _source(record, message_id),
                 },
             )
-            uow = store.unit_of_work()
+            uow = UnitOfWork(store)
             _reject(uow, single, record, reason, None, message_id)
             uow.commit(offsets, group)
         report.add(single)
@@ -206,7 +207,7 @@ def _apply_parsed(
     offsets: Mapping[tuple[str, int], int] | None,
     group: str,
 ) -> None:
-    uow = store.unit_of_work()
+    uow = UnitOfWork(store)
     service = CaseService(uow, settings)
     uow.prefetch(
         (m.cpr for _, m in parsed if not isinstance(m, InvalidMessage)),

@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from infra.store import Store
+from infra.store.store import Store
 from projections import runner
 from projections.handovers import HandoverFeed
 from projections.runner import Projection

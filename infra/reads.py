@@ -14,7 +14,7 @@ from domain.outbound import CaseObject, HandoverMessage, HistoryItem, WorklistIt
 from domain.params import Settings
 from domain.view import case_view
 from infra.projections import catch_up
-from infra.store import Store
+from infra.store.store import Store
 from projections.handovers import feed, handover_payload
 from projections.worklist import worklist_rows
 

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # beyond them is rejected with the reason, never decoded.
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_nesting: int = DEFAULT_MAX_NESTING
-    # The HTTP API's bearer tokens (infra/api_auth.py): "token=role[:name],…", and/or a file
+    # The HTTP API's bearer tokens (infra/http/api_auth.py): "token=role[:name],…", and/or a file
     # of such lines.
     api_tokens: str = ""
     api_tokens_file: str | None = None

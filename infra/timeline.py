@@ -15,7 +15,7 @@ from domain.rules.bookings import standing_bookings
 from domain.rules.hours import counted_hours_by_month
 from domain.rules.sickness import bookings_to_rebook
 from domain.view import CaseView, MeetingView, case_view, holiday_dicts
-from infra.store import Store
+from infra.store.store import Store
 
 WIDTH, LEFT, RIGHT = 1100, 190, 24
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"

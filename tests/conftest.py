@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, make_url
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-# The key file of a PostgreSQL store (infra/secrets.py) goes to the user's config dir when
+# The key file of a PostgreSQL store (infra/store/secrets.py) goes to the user's config dir when
 # no LEDIGHED_SECRETS_FILE is set: for the tests (and the commands they run), a temporary one.
 os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="ledighed-test-config-"))
 
@@ -84,8 +84,8 @@ def fresh_postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[object]:
-    """One local Tansu broker (infra.broker.LocalBroker) for the whole test session."""
-    from infra.broker import BrokerError, LocalBroker
+    """One local Tansu broker (infra.kafka.broker.LocalBroker) for the whole test session."""
+    from infra.kafka.broker import BrokerError, LocalBroker
 
     broker = LocalBroker()
     try:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from infra.broker import default_topics, ensure_topics
+from infra.kafka.broker import default_topics, ensure_topics
 from infra.settings import Settings
 
 if TYPE_CHECKING:
-    from infra.service import Service
+    from infra.runtime.service import Service
 
 # Short enough for a consumer group to join fast on Tansu (see CONTRACT.md).
 TEST_MAX_POLL_INTERVAL_MS = 6000
@@ -66,7 +66,8 @@ def consumer_timeouts() -> dict[str, int]:
     }
 
 
-# --- shared by the end-to-end tests (tests/test_kafka_service.py, tests/test_kafka_failures.py)
+# --- shared by the end-to-end tests (tests/e2e/test_kafka_service.py,
+# tests/e2e/test_kafka_failures.py)
 
 
 def registration(message_id: str, cpr: str, registered_on: str = "2021-03-01") -> dict[str, Any]:
@@ -191,7 +192,7 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "
 
 
 class ServiceThreads:
-    """Services (infra.service.Service) each in a thread of its own; `stop_all` at the end.
+    """Services (infra.runtime.service.Service) each in a thread of its own; `stop_all` at the end.
 
     An exception that ends a service's `run()` is kept in `errors`, so that a test can
     assert that the service did not crash.
@@ -202,7 +203,7 @@ class ServiceThreads:
         self.errors: list[BaseException] = []
 
     def start(self, settings: Settings) -> Service:
-        from infra.service import Service
+        from infra.runtime.service import Service
 
         service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from infra.api_auth import Tokens
-from infra.api_records import ReadRecorder
+from infra.http.api_auth import Tokens
+from infra.http.api_records import ReadRecorder
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 
 
 def install_ui(

@@ -17,10 +17,10 @@ from domain.cpr import normalize_cpr
 from domain.params import HOURS_THRESHOLD
 from domain.params import Settings as RuleSettings
 from infra import reads
-from infra.api_limits import retry_after
-from infra.api_records import ReadRecorder
+from infra.http.api_limits import retry_after
+from infra.http.api_records import ReadRecorder
 from infra.settings import Settings
-from infra.store import Store
+from infra.store.store import Store
 from infra.timeline import timeline_svg
 from infra.ui import forms
 from infra.ui.posting import post

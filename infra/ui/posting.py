@@ -11,10 +11,10 @@ from typing import Any
 from consumers.records import InboundRecord
 from domain.messages import InvalidMessage, parse_message
 from domain.params import Settings
-from infra.api_auth import Principal, may_post
-from infra.api_support import CONFLICTS
+from infra.http.api_auth import Principal, may_post
+from infra.http.api_support import CONFLICTS
 from infra.ingest import Report, apply_messages
-from infra.store import Store
+from infra.store.store import Store
 
 ATTEMPTS = 3
 

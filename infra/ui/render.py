@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from infra.api_body import BadBody, read_limited
+from infra.http.api_body import BadBody, read_limited
 from infra.ui import words
 
 HERE = Path(__file__).parent

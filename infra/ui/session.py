@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from infra.api_auth import Principal, Tokens
+from infra.http.api_auth import Principal, Tokens
 
 COOKIE = "ledighed_ui"
 LOGIN_COOKIE = "ledighed_ui_login"  # the login form's CSRF nonce, before there is a session

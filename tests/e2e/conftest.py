@@ -85,7 +85,7 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Three scenarios' store served by `ledighed serve`'s server (its h11 protocol and time
     limits) on a thread, on 127.0.0.1 and a free port, as `ledighed run --http` serves it."""
-    from infra.serve import ApiThread
+    from infra.http.serve import ApiThread
 
     path: Path = tmp_path_factory.mktemp("ui") / "ui.db"
     url = f"sqlite:///{path}"

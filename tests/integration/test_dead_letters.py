@@ -15,15 +15,17 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, func, select
 
-from infra import migrations, tables
-from infra.store import Store, sqlalchemy_url
+from infra.store import migrations, tables
+from infra.store.store import Store, sqlalchemy_url
 from tools.release_store import run_cli
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 ERRORS = SCENARIOS / "03_ingest_errors.jsonl"
 CORRECTED = SCENARIOS / "03_ingest_errors_corrected.jsonl"
 R0 = Path(__file__).parents[1] / "releases" / "r0-5f78691"
-MIGRATION = importlib.import_module("infra.migrations.versions.r0002_dead_letters_deduplicated")
+MIGRATION = importlib.import_module(
+    "infra.store.migrations.versions.r0002_dead_letters_deduplicated"
+)
 
 
 def cli(*argv: str) -> object:
@@ -141,7 +143,7 @@ def test_migrate_merges_an_old_stores_repeated_dead_letters_and_goes_on_after_a_
 def test_metrics_count_the_open_dead_letters_by_topic(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from infra.api import create_app
+    from infra.http.api import create_app
     from infra.settings import Settings
 
     url = f"sqlite:///{tmp_path}/m.db"
@@ -160,7 +162,7 @@ def test_over_http_auditors_and_the_system_read_dead_letters_and_only_the_system
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from infra.api import create_app
+    from infra.http.api import create_app
     from infra.settings import Settings
 
     cli("ingest", str(ERRORS), "--json", "--db", db_url)
@@ -200,8 +202,8 @@ def test_a_parked_message_given_up_by_the_tick_is_a_dead_letter_that_applies_onc
 ) -> None:
     from datetime import UTC, date, datetime, timedelta
 
+    from infra.runtime.tick import tick
     from infra.settings import Settings
-    from infra.tick import tick
 
     cpr = "0101901234"
     lines = [

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, inspect
 
-from infra.store import Store, sqlalchemy_url
+from infra.store.store import Store, sqlalchemy_url
 from tools.release_store import run_cli
 
 FIGURES = os.environ.get("LEDIGHED_ERASURE_FIGURES")

@@ -14,13 +14,13 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
 
-from infra import migrations, tables
-from infra.secrets import for_store
-from infra.store import Store, sqlalchemy_url
+from infra.store import migrations, tables
+from infra.store.secrets import for_store
+from infra.store.store import Store, sqlalchemy_url
 from tools.release_store import run_cli
 
 R0 = Path(__file__).parents[1] / "releases" / "r0-5f78691"
-MIGRATION = importlib.import_module("infra.migrations.versions.r0004_erasure_and_keyed_chain")
+MIGRATION = importlib.import_module("infra.store.migrations.versions.r0004_erasure_and_keyed_chain")
 
 
 def _old_store(db_url: str) -> str:

@@ -15,7 +15,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.case import Case
 from domain.member import Member
-from infra.store import LedighedApplication
+from infra.store.store import LedighedApplication
 
 SAMPLES: dict[str, dict[str, str]] = json.loads(
     (Path(__file__).parents[1] / "releases" / "event_samples.json").read_text()
@@ -68,6 +68,6 @@ def test_each_event_class_has_a_version_an_upcaster_per_step_and_loads_from_each
 
 def test_every_topic_ever_stored_still_resolves_to_a_class() -> None:
     """A renamed or removed event class stays loadable: its old topic is registered
-    (eventsourcing.utils.register_topic, in infra/store.py) to the class that reads it."""
+    (eventsourcing.utils.register_topic, in infra/store/store.py) to the class that reads it."""
     for topic in SAMPLES:
         assert inspect.isclass(resolve_topic(topic)), topic

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.demo_data import generate_lines
+from infra.demo.demo_data import generate_lines
 from tools.release_store import run_cli
 
 

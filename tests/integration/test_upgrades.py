@@ -15,8 +15,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine
 
-from infra import migrations, tables
-from infra.store import Store, sqlalchemy_url
+from infra.store import migrations, tables
+from infra.store.store import Store, sqlalchemy_url
 from projections import tables as projection_tables
 from tools.release_store import run_cli
 

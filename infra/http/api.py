@@ -1,0 +1,411 @@
+"""The HTTP API (FastAPI): the command line's reads and the contract's messages, by role."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from pydantic import Field
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from consumers.records import InboundRecord
+from domain import outbound
+from domain.cpr import normalize_cpr
+from domain.messages import InvalidMessage, parse_message
+from infra import bootstrap as compose
+from infra import dead_letters, reads
+from infra.http.api_auth import (
+    Principal,
+    Tokens,
+    load_tokens,
+    may_post,
+    requires,
+    visible_handovers,
+)
+from infra.http.api_body import check_content_type, read_limited, strict_text
+from infra.http.api_limits import RateLimiter
+from infra.http.api_records import ReadRecorder
+from infra.http.api_support import (
+    AFTER,
+    BODY_ERRORS,
+    CONFLICTS,
+    CPR_PATTERN,
+    ERRORS,
+    LIMIT,
+    MESSAGE_BODY,
+    SVG,
+    AsOf,
+    CprPath,
+    Invalid,
+    KnownAt,
+    Metrics,
+    Posted,
+    install_error_handlers,
+    moment,
+    openapi,
+    optional,
+)
+from infra.ingest import Report, apply_messages
+from infra.settings import Settings
+from infra.store import access_log
+from infra.store.hashchain import verify
+from infra.store.store import Store
+from infra.ui import install_ui
+
+# A dead letter's id is a 64-bit integer in both stores: a larger one is a 422, not a 500.
+LetterId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+def create_app(
+    settings: Settings,
+    store: Store | None = None,
+    service_status: Callable[[], dict[str, Any]] | None = None,
+) -> FastAPI:
+    """The API over `store` (one of its own on settings.db_url if none); `service_status`
+    gives the running service's live numbers (consumer lag) to /health and /metrics."""
+    limiter = RateLimiter(settings.api_rate_per_s, settings.api_rate_burst)
+    tokens = Tokens(load_tokens(settings.api_tokens, settings.api_tokens_file), limiter)
+    own_store = store is None
+    db: Store = compose.store(settings.db_url) if store is None else store
+    rules = settings.rule_settings()
+    writing = threading.Lock()  # posted messages and recorded reads: one at a time
+    recorder = ReadRecorder(db, writing)
+    record_access, record_read = recorder.access, recorder.case_read
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_store:
+            db.close()
+
+    app = FastAPI(
+        title="ledighed",
+        version="0.1.0",
+        description="The case engine's reads and inbound messages over HTTP (README: HTTP API). "
+        "Bearer tokens from LEDIGHED_API_TOKENS; roles adviser, auditor, jobcenter, system.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    reader = Depends(requires(tokens, "adviser", "auditor"))
+    auditor = Depends(requires(tokens, "auditor"))
+    feed_reader = Depends(requires(tokens, "jobcenter", "auditor"))
+    poster = Depends(requires(tokens, "adviser", "system"))
+    operator = Depends(requires(tokens, "system", "auditor"))
+    system = Depends(requires(tokens, "system"))
+
+    def member_of(cpr: str) -> tuple[str, UUID]:
+        try:
+            cpr = normalize_cpr(cpr)
+        except ValueError as error:
+            raise Invalid(str(error), "cpr") from None
+        member_id = db.member_ids([cpr]).get(cpr)
+        if member_id is None:
+            raise HTTPException(404, f"no member {cpr}")
+        return cpr, member_id
+
+    def no_case(cpr: str, day: date | None) -> HTTPException:
+        return HTTPException(404, f"no case for {cpr} as of {day or date.today()}")
+
+    @app.get(
+        "/cases/{cpr}",
+        tags=["cases"],
+        response_model=None,
+        responses={200: {"model": outbound.CaseObject | list[outbound.CaseObject]}, **ERRORS},
+    )
+    def case(
+        cpr: CprPath,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+        every: Annotated[bool, Query(alias="all", description="every case, oldest first")] = False,
+        who: Principal = reader,
+    ) -> Any:
+        """The member's latest case as of a day (`ledighed case CPR --json`; 404: none yet)."""
+        cpr, member_id = member_of(cpr)
+        cases = reads.case_dicts(db, cpr, as_of or date.today(), rules, moment(known_at))
+        if not cases:
+            raise no_case(cpr, as_of)
+        record_read(who, member_id, "case", as_of=as_of, known_at=known_at, all=every)
+        return JSONResponse(cases if every else cases[-1])
+
+    @app.get(
+        "/cases/{cpr}/history",
+        tags=["cases"],
+        response_model=None,
+        responses={200: {"model": list[outbound.HistoryItem]}, **ERRORS},
+    )
+    def history(
+        cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = auditor
+    ) -> Any:
+        """The member's audit trail, reads included (`ledighed history CPR --json`)."""
+        cpr, member_id = member_of(cpr)
+        rows = reads.history(db, cpr, as_of, moment(known_at))
+        record_read(who, member_id, "history", as_of=as_of, known_at=known_at)
+        return JSONResponse(rows)
+
+    @app.get("/cases/{cpr}/explain", tags=["cases"], response_model=None, responses=ERRORS)
+    def explain(
+        cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = auditor
+    ) -> Any:
+        """Why the case stands as it does on the day (`ledighed explain CPR --json`)."""
+        cpr, member_id = member_of(cpr)
+        explain = optional(reads, "explain")
+        explained = explain(db, cpr, as_of or date.today(), rules, moment(known_at))
+        if explained is None:
+            raise no_case(cpr, as_of)
+        record_read(who, member_id, "explain", as_of=as_of, known_at=known_at)
+        return JSONResponse(explained)
+
+    @app.get(
+        "/cases/{cpr}/timeline.svg",
+        tags=["cases"],
+        response_class=Response,
+        responses={**SVG, **ERRORS},
+    )
+    def timeline(
+        cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = reader
+    ) -> Response:
+        """The case's timeline as an SVG picture."""
+        cpr, member_id = member_of(cpr)
+        timeline_svg = optional(importlib.import_module("infra.timeline"), "timeline_svg")
+        svg = timeline_svg(db, cpr, as_of or date.today(), rules, moment(known_at))
+        if svg is None:
+            raise no_case(cpr, as_of)
+        record_read(who, member_id, "timeline", as_of=as_of, known_at=known_at)
+        return Response(svg, media_type="image/svg+xml")
+
+    @app.get(
+        "/worklist",
+        tags=["worklist"],
+        response_model=None,
+        responses={200: {"model": list[outbound.WorklistItem]}, **ERRORS},
+    )
+    def worklist(
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+        adviser: Annotated[str | None, Query(description="only this adviser's cases")] = None,
+        who: Principal = reader,
+    ) -> Any:
+        """Open tasks on the day, oldest due first (`ledighed worklist --json`)."""
+        day = as_of or date.today()
+        rows = reads.worklist_of_members(db, day, rules, adviser or None, moment(known_at))
+        record_access(
+            who,
+            "worklist",
+            (member for member, _ in rows),
+            len(rows),
+            as_of=as_of,
+            known_at=known_at,
+            adviser=adviser,
+        )
+        return JSONResponse([row for _, row in rows])
+
+    @app.get(
+        "/handovers",
+        tags=["handovers"],
+        response_model=None,
+        responses={200: {"model": list[outbound.HandoverMessage]}, **ERRORS},
+    )
+    def handovers(
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+        after: Annotated[int, Query(ge=0, description=AFTER)] = 0,
+        limit: Annotated[int | None, Query(ge=1, description=LIMIT)] = None,
+        who: Principal = feed_reader,
+    ) -> Any:
+        """The handover feed as published, oldest first (`ledighed handovers --json`), a page
+        at a time: `after` counts the messages read already. A jobcenter reads its own
+        municipalities' handovers (and what replaces them), and pages through those."""
+        feed = reads.handovers_of_members(db, moment(known_at))
+        member_of = {message["message_id"]: member for member, message in feed}
+        rows = visible_handovers(who, [message for _, message in feed])
+        if as_of is not None:
+            rows = [r for r in rows if r["effective_on"] <= as_of.isoformat()]
+        page = rows[after : after + min(limit or settings.api_max_page, settings.api_max_page)]
+        record_access(
+            who,
+            "handovers",
+            (member_of[message["message_id"]] for message in page),
+            len(page),
+            as_of=as_of,
+            known_at=known_at,
+            after=after,
+            limit=limit,
+        )
+        headers = {"X-Next-After": str(after + len(page)), "X-Feed-Length": str(len(rows))}
+        return JSONResponse(page, headers=headers)
+
+    @app.get("/access-log", tags=["audit"], response_model=None, responses=ERRORS)
+    def access_log_entries(
+        cpr: Annotated[
+            str | None, Query(pattern=CPR_PATTERN, description="only reads of this member")
+        ] = None,
+        reader: Annotated[str | None, Query(description="only this reader's (a name)")] = None,
+        since: Annotated[str | None, Query(description="from this moment (a day: its start)")] = (
+            None
+        ),
+        until: Annotated[str | None, Query(description="to this moment (a day: its end)")] = None,
+        after: Annotated[int, Query(ge=0, description="entries after this entry_id")] = 0,
+        limit: Annotated[int | None, Query(ge=1, description=LIMIT)] = None,
+        who: Principal = auditor,
+    ) -> Any:
+        """Every recorded read of personal data, oldest first (`ledighed access-log --json`):
+        who read, when, what with which parameters, and which members (ids, no CPRs)."""
+        member_id = member_of(cpr)[1] if cpr else None
+        rows = access_log.entries(
+            db.engine,
+            member_id=member_id,
+            reader=reader,
+            since=moment(since, "since", since=True),
+            until=moment(until, "until"),
+            after=after,
+            limit=min(limit or settings.api_max_page, settings.api_max_page),
+        )
+        record_access(
+            who,
+            "access-log",
+            [member_id] if member_id else [],
+            len(rows),
+            reader=reader,
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+        )
+        next_after = rows[-1]["entry_id"] if rows else after
+        return JSONResponse(rows, headers={"X-Next-After": str(next_after)})
+
+    @app.get("/audit/verify", tags=["audit"], responses=ERRORS)
+    def audit_verify(who: Principal = auditor) -> dict[str, Any]:
+        """Every case's hash chain checked (`ledighed audit verify --json`); breaks listed."""
+        checked, breaks = verify(db.engine, db.events_table, db.secrets)
+        return {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
+
+    @app.get("/dead-letters", tags=["dead letters"], response_model=None, responses=ERRORS)
+    def dead_letter_list(
+        status: Annotated[
+            Literal["open", "resolved", "all"], Query(description="default: open")
+        ] = "open",
+        topic: Annotated[str | None, Query(description="only from this topic (or file)")] = None,
+        day: Annotated[date | None, Query(description="only last seen on this day (UTC)")] = None,
+        who: Principal = operator,
+    ) -> Any:
+        """The rejected messages, one per content (`ledighed dead-letters --json`)."""
+        rows = dead_letters.listing(db, status, topic, day)
+        # Dead letters may hold CPRs (in their ids or errors): the read is logged, by whom.
+        record_access(who, "dead-letters", [], len(rows), status=status, topic=topic, day=day)
+        return rows
+
+    @app.get(
+        "/dead-letters/{letter_id}",
+        tags=["dead letters"],
+        response_class=Response,
+        responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    )
+    def dead_letter_raw(letter_id: LetterId, who: Principal = operator) -> Response:
+        """The message exactly as it came (`ledighed dead-letters show ID`)."""
+        raw = dead_letters.raw_bytes(db, letter_id)
+        if raw is None:
+            raise HTTPException(404, f"no dead letter {letter_id}")
+        record_access(who, "dead-letter", [], 1, id=letter_id)
+        return Response(raw, media_type="application/octet-stream")
+
+    @app.post("/dead-letters/retry", tags=["dead letters"], responses=ERRORS)
+    def dead_letter_retry(
+        ids: Annotated[
+            list[LetterId] | None,
+            Query(description="these dead letters (default: every open one)"),
+        ] = None,
+        who: Principal = system,
+    ) -> dict[str, list[int]]:
+        """Apply open dead letters again (`ledighed dead-letters retry`): those that apply
+        now, or whose message id a corrected copy has used, are resolved."""
+        with writing:
+            return dead_letters.retry(db, rules, ids)
+
+    @app.post(
+        "/messages",
+        tags=["messages"],
+        response_model=Posted,
+        responses={**ERRORS, **BODY_ERRORS},
+        openapi_extra=MESSAGE_BODY,
+    )
+    async def post_message(request: Request, who: Principal = poster) -> Any:
+        """One inbound message of the contract, applied as the consumers apply it: 200 with
+        the duplicate flag, 422 with the reason and field (kept in the dead letters); 415,
+        413 or 400 for a body that is not JSON in UTF-8 within the limits, before anything
+        else; 403 when the role may not post the message the body turns out to be."""
+        check_content_type(request.headers.get("content-type"))
+        try:
+            body = await read_limited(
+                request.stream(), request.headers.get("content-length"), settings.api_max_body_bytes
+            )
+        except ClientDisconnect:  # gone (or cut off by the read timeout): nobody to answer
+            return Response(status_code=400)
+        return await run_in_threadpool(post, strict_text(body, settings.api_max_depth), who)
+
+    def post(body: str, who: Principal) -> Any:
+        try:
+            message: Any = parse_message(body)
+        except InvalidMessage as error:
+            message = error  # rejected below as a consumer rejects it: a dead letter, a 422
+        else:  # the role is decided on the message as it will be applied, never before
+            if not may_post(who, message):
+                raise HTTPException(
+                    403, f"the role {who.role!r} may not post this {message.type!r} message"
+                )
+        record = InboundRecord(body, who.source_topic, None, None)
+        report = Report()
+        with writing:
+            for attempt in range(3):
+                report = Report()
+                try:
+                    apply_messages(db, rules, [(record, message)], report)
+                    break
+                except CONFLICTS:  # another writer saved the member meanwhile: again
+                    if attempt == 2:
+                        raise
+        if report.rejected:
+            rejected = report.rejected[0]
+            keys = ("error", "error_field", "message_id")
+            return JSONResponse({k: rejected[k] for k in keys}, 422)
+        return {
+            "accepted": True,
+            "duplicate": bool(report.duplicates),
+            "message_id": message.message_id,
+        }
+
+    @app.get("/health", tags=["service"])
+    def health() -> Any:
+        """Whether the store answers (503 when it does not); no token needed."""
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            body: dict[str, Any] = {"status": "ok", "db": "ok", "events_stored": db.log_head()}
+        except Exception as error:
+            body = {"status": "error", "db": "error", "error": type(error).__name__}
+            return JSONResponse(body, 503)
+        if service_status is not None:
+            body["service"] = service_status()
+        return body
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Metrics(db, service_status))
+
+    @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
+    def metrics() -> Response:
+        """Prometheus metrics; no token needed."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    install_ui(app, settings, db, tokens, recorder, writing)  # the pages under /ui/
+    app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,181 @@
+"""The HTTP API's plumbing: error bodies and handlers, shared parameters, metrics, OpenAPI."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import sqlalchemy.exc
+from eventsourcing import persistence
+from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from prometheus_client.core import GaugeMetricFamily
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import func, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.messages import InboundMessage
+from infra.runtime.clock import parse_moment, parse_since
+from infra.store import tables
+from infra.store.store import Store
+from projections.tables import handover_published
+
+CONFLICTS = (persistence.IntegrityError,)
+"""Another writer saved the same aggregate or message id meanwhile: try again. One class on
+every store and insert path (the recorder and infra/store/bulk.py map the drivers' errors to it)."""
+
+DB_DOWN = (
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
+
+
+class ErrorBody(BaseModel):
+    error: str
+    error_field: str | None = None
+    message_id: str | None = None
+
+
+class Posted(BaseModel):
+    accepted: bool
+    duplicate: bool
+    message_id: str | None
+
+
+CPR_PATTERN = r"^[0-9]{6}-?[0-9]{4}$"
+CprPath = Annotated[str, Path(pattern=CPR_PATTERN, description="the member's CPR")]
+AsOf = Annotated[
+    date | None, Query(description="the day to judge the state on (default today), as --as-of")
+]
+KnownAt = Annotated[
+    str | None,
+    Query(
+        description="only what had been recorded by then, as --known-at: YYYY-MM-DD (its end) "
+        "or YYYY-MM-DDTHH:MM[:SS][+HH:MM] (encode + as %2B); Europe/Copenhagen unless a zone"
+    ),
+]
+AFTER = "skip the feed's first `after` messages (those read already; X-Next-After: the next)"
+LIMIT = "at most this many (and never more than LEDIGHED_API_MAX_PAGE, the default)"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 422, 429)
+}
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 413, 415)
+}
+MESSAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/InboundMessage"}}
+        },
+    }
+}
+SVG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}
+}
+
+
+class Invalid(Exception):
+    """A 422 with the contract's reason and field."""
+
+    def __init__(self, reason: str, field: str | None) -> None:
+        super().__init__(reason)
+        self.reason, self.field = reason, field
+
+
+def moment(known_at: str | None, field: str = "known_at", since: bool = False) -> datetime | None:
+    """`known_at` parsed as the command line's --known-at (`since`: a day is its start)."""
+    if known_at is None:
+        return None
+    try:  # a "+" left unencoded in a query string arrives as a space
+        text = known_at[:11] + known_at[11:].replace(" ", "+")
+        return parse_since(text) if since else parse_moment(text)
+    except ValueError as error:
+        raise Invalid(str(error), field) from None
+
+
+def optional(module: Any, name: str) -> Callable[..., Any]:
+    """A function another part of the project adds; 501 until it is there."""
+    found = getattr(module, name, None)
+    if found is None:
+        raise HTTPException(501, f"{module.__name__}.{name} is not there yet")
+    return found
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error as {"error", "error_field"}: the contract's shape, also for parameters."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": error.detail}, error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"][1:]) or None
+        return JSONResponse({"error": f"{field}: {first['msg']}", "error_field": field}, 422)
+
+    @app.exception_handler(Invalid)
+    async def _invalid(_: Request, error: Invalid) -> JSONResponse:
+        return JSONResponse({"error": error.reason, "error_field": error.field}, 422)
+
+    async def _down(_: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"the store is not reachable: {type(error).__name__}"}, 503)
+
+    for db_error in DB_DOWN:
+        app.add_exception_handler(db_error, _down)
+
+
+class Metrics:
+    """The store's numbers, read at each scrape, and the running service's consumer lag."""
+
+    def __init__(self, store: Store, status: Callable[[], dict[str, Any]] | None) -> None:
+        self.store, self.status = store, status
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.store.engine.connect() as conn:
+            dead = conn.execute(select(func.count()).select_from(tables.dead_letters)).scalar()
+            sent = conn.execute(select(func.count()).select_from(handover_published)).scalar()
+            letters = tables.dead_letters
+            open_sources = conn.execute(
+                select(letters.c.source).where(letters.c.status == "open")
+            ).scalars()
+            by_topic = Counter(str(source.get("topic")) for source in open_sources)
+        open_letters = GaugeMetricFamily(
+            "ledighed_dead_letters_open",
+            "dead letters not yet resolved, by the topic (or file) they came from",
+            labels=["topic"],
+        )
+        for topic, count in sorted(by_topic.items()):
+            open_letters.add_metric([topic], count)
+        yield open_letters
+        lag = (self.status() if self.status else {}).get("consumer_lag", -1)
+        for name, value, what in (
+            ("ledighed_events_stored", self.store.log_head(), "events in the log (its head)"),
+            ("ledighed_dead_letters", dead or 0, "rejected messages kept"),
+            ("ledighed_handovers_published", sent or 0, "handover messages the broker acked"),
+            ("ledighed_consumer_lag", lag, "records behind the inbound topics' end (-1: unknown)"),
+        ):
+            yield GaugeMetricFamily(name, what, value=value)
+
+
+def openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with the contract's message models as the body of POST /messages."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema = TypeAdapter(InboundMessage).json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        components.update(schema.pop("$defs", {}))
+        components["InboundMessage"] = schema
+        app.openapi_schema = document
+    return app.openapi_schema

@@ -1,0 +1,128 @@
+"""The publisher: drains the handover outbox to `jobcenter.handovers` and the dead letters to
+`<topic>.dlq`, marking each published only once the broker has acknowledged it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaProducer
+from sqlalchemy import select, update
+
+from infra.store import tables
+from infra.store.shredding import open_row
+from infra.store.store import Store
+
+log = logging.getLogger("ledighed.publisher")
+
+
+class Publisher:
+    """Sends what the store says is due, in the order it was recorded, at least once."""
+
+    def __init__(
+        self,
+        store: Store,
+        producer: KafkaProducer,
+        handover_topic: str,
+        unpublished_handovers: Callable[[int], Sequence[dict[str, Any]]] | None = None,
+        mark_handovers: Callable[[Sequence[str]], None] | None = None,
+        flush_timeout_s: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.producer = producer
+        self.handover_topic = handover_topic
+        self.unpublished_handovers = unpublished_handovers
+        self.mark_handovers = mark_handovers
+        self.flush_timeout_s = flush_timeout_s
+        self.handovers_published = 0
+        self.dead_letters_published = 0
+
+    def publish(self, limit: int = 500) -> int:
+        """One round of both outboxes; returns how many messages the broker acknowledged."""
+        return self.publish_handovers(limit) + self.publish_dead_letters(limit)
+
+    def publish_handovers(self, limit: int) -> int:
+        if self.unpublished_handovers is None or self.mark_handovers is None:
+            return 0
+        due = self.unpublished_handovers(limit)
+        sent = self._send_in_order(
+            [(self.handover_topic, h["case_id"].encode(), _json(h), []) for h in due]
+        )
+        if sent:
+            self.mark_handovers([h["message_id"] for h in due[:sent]])
+            self.handovers_published += sent
+        return sent
+
+    def publish_dead_letters(self, limit: int) -> int:
+        table = tables.dead_letters
+        with self.store.engine.connect() as conn:
+            rows = list(
+                conn.execute(
+                    select(table)
+                    .where(table.c.dlq_topic.is_not(None), table.c.published_at.is_(None))
+                    .order_by(table.c.id)
+                    .limit(limit)
+                ).mappings()
+            )
+        rows = [open_row(self.store.ring, row) for row in rows]
+        sent = self._send_in_order(
+            [
+                (
+                    row["dlq_topic"],
+                    row["record_key"],  # the original key: the member's records stay together
+                    row["value"] if row["value"] is not None else (row["raw"] or "").encode(),
+                    _dead_letter_headers(row),
+                )
+                for row in rows
+            ]
+        )
+        if sent:
+            with self.store.engine.begin() as conn:
+                conn.execute(
+                    update(table)
+                    .where(table.c.id.in_([row["id"] for row in rows[:sent]]))
+                    .values(published_at=datetime.now(UTC))
+                )
+            self.dead_letters_published += sent
+        return sent
+
+    def _send_in_order(
+        self, messages: Sequence[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
+    ) -> int:
+        """Send all, wait for the broker, and return the length of the acknowledged prefix:
+        only that prefix is marked, so what follows a failure is sent again, in order."""
+        if not messages:
+            return 0
+        futures = [
+            self.producer.send(topic, key=key, value=value, headers=headers)
+            for topic, key, value, headers in messages
+        ]
+        try:
+            self.producer.flush(timeout=self.flush_timeout_s)
+        except Exception as error:
+            log.warning("publish waits for the broker", extra={"error": str(error)[:300]})
+        acknowledged = 0
+        for future in futures:
+            if not (future.is_done and future.succeeded()):
+                break
+            acknowledged += 1
+        return acknowledged
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _dead_letter_headers(row: Any) -> list[tuple[str, bytes]]:
+    """CONTRACT.md: error, error_field, source_topic, source_partition, source_offset."""
+    source = row["source"]
+    return [
+        ("error", (row["error"] or "").encode()),
+        ("error_field", (row["error_field"] or "").encode()),
+        ("source_topic", str(source["topic"]).encode()),
+        ("source_partition", str(source["partition"]).encode()),
+        ("source_offset", str(source["offset"]).encode()),
+    ]

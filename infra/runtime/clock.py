@@ -1,0 +1,57 @@
+"""The clocks: `--known-at` moments as people write them in Denmark, and the runtime's "now"
+(a `Clock`, built by infra/bootstrap.py and handed to the service and the tick)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO moment; without a zone it is Copenhagen time; a day alone means its end
+    ("what had been recorded by 3 April" includes all of 3 April)."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time.max, COPENHAGEN)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a moment (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM])"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=COPENHAGEN)
+
+
+def parse_since(text: str) -> datetime:
+    """A moment as `parse_moment` reads it, but a day alone means its start ("since 3 April"
+    includes all of 3 April)."""
+    if len(text) == 10:
+        try:
+            return datetime.combine(date.fromisoformat(text), time.min, COPENHAGEN)
+        except ValueError:
+            pass  # parse_moment says what is wrong
+    return parse_moment(text)
+
+
+class Clock(Protocol):
+    """What the runtime asks of "now": the day (the machine's local date, as `date.today()`)
+    and the recorded moment (UTC). Tests hand in a fixed one."""
+
+    def today(self) -> date: ...
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def today(self) -> date:
+        return date.today()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+SYSTEM_CLOCK = SystemClock()

@@ -1,0 +1,66 @@
+"""Starting the service: the cluster named in the settings, or a local broker started here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from kafka.errors import KafkaTimeoutError
+
+from infra import bootstrap as compose
+from infra.bootstrap import BOOTSTRAP_TIMEOUT_MS
+from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
+from infra.runtime import logs
+from infra.runtime.service import Service
+from infra.settings import Settings
+
+log = logging.getLogger("ledighed.service")
+
+
+def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
+    """Run until SIGTERM/SIGINT; then finish the batch in hand and return 0. With `http`
+    (host, port), the HTTP API runs on a thread beside it, with the service's numbers."""
+    if http is not None:  # a bad token list stops the start here, before any broker runs
+        from infra.http.api_auth import load_tokens
+
+        load_tokens(settings.api_tokens, settings.api_tokens_file)
+    logs.configure()
+    broker: LocalBroker | None = None
+    bootstrap = settings.kafka_bootstrap
+    if not bootstrap:
+        if "kafka_max_poll_interval_ms" not in settings.model_fields_set:
+            # The local broker needs a short interval for a group to finish joining.
+            settings = settings.model_copy(
+                update={"kafka_max_poll_interval_ms": 10_000, "kafka_session_timeout_ms": 10_000}
+            )
+        broker = compose.local_broker().start()
+        bootstrap = broker.bootstrap
+        ensure_topics(bootstrap, default_topics(settings))
+        print(
+            f"no Kafka given (--kafka or LEDIGHED_KAFKA_BOOTSTRAP): started a local broker "
+            f"on {bootstrap} (pid {broker.pid}); produce to it there",
+            file=sys.stderr,
+        )
+    try:
+        try:
+            service = Service(settings, bootstrap)
+        except KafkaTimeoutError:
+            raise ConnectionError(
+                f"no Kafka broker answers at {bootstrap} "
+                f"(waited {BOOTSTRAP_TIMEOUT_MS // 1000} s; --kafka or LEDIGHED_KAFKA_BOOTSTRAP)"
+            ) from None
+        service.install_signal_handlers()
+        api = None
+        if http is not None:
+            from infra.http.serve import ApiThread
+
+            api = ApiThread(settings, *http, service_status=lambda: dict(service.status)).start()
+        try:
+            service.run()
+        finally:
+            if api is not None:
+                api.stop()
+    finally:
+        if broker is not None:
+            broker.stop()
+    return 0

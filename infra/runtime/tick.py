@@ -1,0 +1,108 @@
+"""The daily tick: the rules that fire by the calendar alone (R16), saved as events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from domain.case import Case
+from domain.member import Member
+from domain.params import PROGRAMME_END, Settings
+from domain.service import CaseService
+from infra.runtime.clock import SYSTEM_CLOCK, Clock
+from infra.store.store import Store
+from infra.store.unit_of_work import UnitOfWork
+
+
+@dataclass
+class TickReport:
+    exits: int = 0
+    handovers: int = 0
+    given_up: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"exits": self.exits, "handovers": self.handovers, "given_up": self.given_up}
+
+
+def tick(
+    store: Store,
+    on: date,
+    settings: Settings,
+    now: datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> TickReport:
+    """What the calendar decides, as events: R16, and parked messages given up on.
+
+    R16: on or after 2023-12-31, every case still in the trial exits, effective 2023-12-31.
+    Messages parked longer than `settings.park_days` of recorded time (as of `now`, by
+    default the clock's) go to the dead letters. Running it again changes nothing.
+    """
+    report = TickReport()
+    report.given_up = give_up_parked(store, settings, now or clock.now(), on)
+    if on < PROGRAMME_END:
+        return report
+    uow = UnitOfWork(store)
+    service = CaseService(uow, settings)
+    source = {
+        "message_id": f"tick:{on.isoformat()}",
+        "topic": "tick",
+        "partition": None,
+        "offset": None,
+    }
+    try:
+        # Every case in one pass over the log, not one query per case; only those still in
+        # the trial can end by R16.
+        cases = store.replay(Case)
+        open_cases = [c for c in cases if c.is_in_trial and not c.facts.programme_ended]
+        uow.adopt(open_cases)
+        for case in open_cases:
+            handovers_before = len(case.handovers)
+            if service.end_programme(case, on, source):
+                report.exits += 1
+                report.handovers += len(case.handovers) - handovers_before
+        uow.commit()
+    except BaseException:
+        # As in apply_batch: the unit of work changed the store's cached aggregates in place,
+        # so a tick that fails (another instance saved one of the cases meanwhile, or the
+        # database went away) must drop them, or the next batch builds on events that were
+        # never saved and stores its own after a gap in the versions.
+        store.forget()
+        raise
+    return report
+
+
+def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) -> int:
+    """Parked messages that waited longer than `park_days` of recorded time: given up on
+    the member (one event each), each kept as a dead letter with the reason (and sent to
+    its topic's DLQ), its message id free again. How many."""
+    parked_at: dict[UUID, dict[str, datetime]] = {}
+    for _, kept in store.notifications(Member.KeptWithoutCase):  # type: ignore[attr-defined]
+        message_id = kept.source.get("message_id")
+        parked_at.setdefault(kept.originator_id, {})[message_id] = kept.timestamp
+    if not parked_at:
+        return 0
+    uow = UnitOfWork(store)
+    service = CaseService(uow, settings)
+    source = {"message_id": f"tick:{on.isoformat()}", "topic": "tick", "partition": None,
+              "offset": None}
+    cprs = store.cprs(parked_at)
+    given_up = 0
+    try:
+        for member_id, times in parked_at.items():
+            due, reason = service.give_up_waiting(uow.member(member_id), times, now, source)
+            for kept in due:
+                cpr = cprs.get(member_id)
+                message = {**kept["message"], **({"cpr": cpr} if cpr else {})}
+                raw = json.dumps(message, ensure_ascii=False)
+                message_id = kept["source"].get("message_id")
+                uow.reject(raw, reason, None, message_id, kept["source"], raw.encode())
+                uow.withdraw(message_id)
+            given_up += len(due)
+        if given_up:
+            uow.commit()
+    except BaseException:
+        store.forget()  # as below: unsaved events must not stay in the cache
+        raise
+    return given_up

@@ -1,0 +1,171 @@
+"""eventsourcing-sqlalchemy with the events of a batch inserted together, not one by one,
+their hash chain beside them and their notification ids back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import ProcessRecorder, StoredEvent
+from eventsourcing_sqlalchemy import factory as sqlalchemy_factory
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.recorders import (
+    SQLAlchemyAggregateRecorder,
+    SQLAlchemyApplicationRecorder,
+    SQLAlchemyProcessRecorder,
+)
+from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from infra.store.bulk import bulk_insert
+from infra.store.hashchain import record_hashes
+from infra.store.secrets import Secrets, for_store
+from infra.store.tables import chain_seals, event_hashes
+
+
+class BatchInsert:
+    """The insert of the project's recorders (a mixin before the library's recorder class):
+    a batch's events go in together (COPY on PostgreSQL, one executemany on SQLite) with
+    their hash chain (infra/store/hashchain.py), and the notification ids come back in order.
+
+    The library adds one ORM object per event and flushes them with RETURNING, because it
+    wants each notification id back; here the ids are known without that:
+    reserved from the sequence under the table lock on PostgreSQL, read back under the
+    write lock on SQLite. A duplicate version raises the library's IntegrityError
+    (infra/store/bulk.py), on every store and on the hash table's insert too.
+    """
+
+    # Provided by the library's recorder this is mixed into.
+    datastore: Any
+    events_record_cls: Any
+    events_table_name: str
+    schema_name: str | None
+    _has_autoincrementing_ids: bool
+    _id_sequence: str | None = None
+    # The chain's key (set by infra.store.Store; else the settings' key file for this store).
+    secrets: Secrets | None = None
+
+    def create_table(self) -> None:
+        """The events table (the library's) and the hash chain this recorder also writes;
+        idempotent (checkfirst), so the project's migrations may create them as well."""
+        try:
+            self._create_tables()
+        except DBAPIError:
+            # Another process made them between the check and the create (two first opens
+            # of a new store at once): they exist now, which the second check sees.
+            self._create_tables()
+
+    def _create_tables(self) -> None:
+        super().create_table()  # type: ignore[misc]
+        assert self.datastore.engine is not None
+        event_hashes.create(self.datastore.engine, checkfirst=True)
+        chain_seals.create(self.datastore.engine, checkfirst=True)
+
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int]:
+        if not self._has_autoincrementing_ids:
+            # Snapshots (no notification ids): derived state, outside the chain, which
+            # covers the events only (a snapshot's hash would take its event's key).
+            super()._insert_stored_events(session, stored_events, **kwargs)  # type: ignore[misc]
+            return []
+        if not stored_events:
+            return []
+        table: Table = self.events_record_cls.__table__
+        rows = [
+            {
+                "originator_id": e.originator_id,
+                "originator_version": e.originator_version,
+                "topic": e.topic,
+                "state": e.state,
+            }
+            for e in stored_events
+        ]
+        self._lock_table(session)  # type: ignore[attr-defined]  # ids in commit order (PostgreSQL)
+        ids = self._insert_rows(session.connection(), table, rows)
+        record_hashes(session, stored_events, self.chain_secrets())
+        self._notify_channel(session)
+        return ids
+
+    def chain_secrets(self) -> Secrets:
+        if self.secrets is None:
+            url = self.datastore.engine.url.render_as_string(hide_password=False)
+            self.secrets = for_store(url)
+        return self.secrets
+
+    def _insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the rows; their notification ids, in order."""
+        if conn.dialect.name == "postgresql":
+            # Under the table lock no other writer takes ids from the sequence (every
+            # recorder locks before it inserts), so a block reserved with one setval is
+            # ours and in commit order; COPY then writes the ids explicitly.
+            last = conn.execute(
+                text(
+                    "SELECT setval(CAST(:seq AS regclass),"
+                    " nextval(CAST(:seq AS regclass)) + :n - 1)"
+                ),
+                {"seq": self._sequence(conn, table), "n": len(rows)},
+            ).scalar_one()
+            ids = list(range(last - len(rows) + 1, last + 1))
+            bulk_insert(conn, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+            return ids
+        # SQLite: the insert holds the database's write lock until commit, and rowids are
+        # given as max(id)+1.. in insert order, so the new rows are the last len(rows) ids.
+        bulk_insert(conn, table, rows)
+        last = conn.execute(select(func.max(table.c.id))).scalar_one()
+        return list(range(last - len(rows) + 1, last + 1))
+
+    def _sequence(self, conn: Connection, table: Table) -> str:
+        if self._id_sequence is None:
+            name = f"{table.schema}.{table.name}" if table.schema else table.name
+            sequence = conn.execute(select(func.pg_get_serial_sequence(name, "id"))).scalar_one()
+            assert sequence is not None, f"{name}.id has no sequence"
+            self._id_sequence = sequence
+        return self._id_sequence
+
+    def _notify_channel(self, session: Session) -> None:
+        """Only an application recorder has a channel (the library's method)."""
+        notify = getattr(super(), "_notify_channel", None)
+        if notify is not None:
+            notify(session)
+
+
+class BatchAggregateRecorder(BatchInsert, SQLAlchemyAggregateRecorder):
+    """The library's aggregate recorder with the batch insert (and, by the aggregate
+    recorder's contract, no ids back)."""
+
+
+class BatchApplicationRecorder(BatchInsert, SQLAlchemyApplicationRecorder):
+    """The library's application recorder with the batch insert."""
+
+
+class BatchProcessRecorder(BatchInsert, SQLAlchemyProcessRecorder, ProcessRecorder):
+    """The library's process recorder (events and tracking in one transaction) with the
+    batch insert."""
+
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a writer on a SQLite file waits for another to finish (SQLite takes one writer
+at a time) before it is refused with "database is locked"."""
+
+
+class Datastore(SQLAlchemyDatastore):
+    """The library's datastore; a SQLite file waits for another writer instead of failing
+    at once (the driver's default is 5 s)."""
+
+    def __init__(self, *, url: str | None = None, **kwargs: Any) -> None:
+        if url and url.startswith("sqlite") and ":memory:" not in url and "mode=memory" not in url:
+            kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_S})
+        super().__init__(url=url, **kwargs)
+
+
+class Factory(sqlalchemy_factory.SQLAlchemyFactory):
+    """The persistence module's factory: every recorder that writes events writes them with
+    the batch insert and the hash chain, and creates the tables it writes. The tracking
+    recorder is the library's: it writes only positions, no events."""
+
+    datastore_class = Datastore
+    aggregate_recorder_class = BatchAggregateRecorder
+    application_recorder_class = BatchApplicationRecorder
+    process_recorder_class = BatchProcessRecorder

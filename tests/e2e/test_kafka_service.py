@@ -1,0 +1,105 @@
+"""The service against the real local broker and a real store: records in, handovers out."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from infra.runtime.service import Service
+from infra.settings import Settings
+from infra.store.store import Store
+from tests.kafka_helpers import hours, produce, read_topic, registration, wait_for
+
+pytestmark = pytest.mark.kafka
+
+CPR = "0101901234"  # born 1990-01-01
+
+
+def _registration(message_id: str, cpr: str = CPR) -> dict[str, Any]:
+    return registration(message_id, cpr)
+
+
+def _hours(message_id: str, month: str, paid: float, cpr: str = CPR) -> dict[str, Any]:
+    return hours(message_id, month, paid, cpr)
+
+
+@pytest.fixture
+def running_service(kafka_settings: Settings, tmp_path: Any) -> Iterator[Callable[[], Service]]:
+    """Start the service in a thread on a SQLite file; stopped at the end of the test."""
+    started: list[tuple[Service, threading.Thread]] = []
+    settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/service.db"})
+
+    def start() -> Service:
+        service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1)
+        thread = threading.Thread(target=service.run, daemon=True)
+        thread.start()
+        started.append((service, thread))
+        return service
+
+    yield start
+    for service, thread in started:
+        service.stop()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the service did not stop within 30 s"
+
+
+def test_r8_hours_reaching_410_in_may_2021_publish_one_handover_on_the_feed(
+    kafka_settings: Settings, running_service: Callable[[], Service]
+) -> None:
+    # S = 2021-03-01; 160.33 + 160.33 + 89.34 = 410.00 in May: exit 2021-05-31 (R8, R12).
+    settings = kafka_settings
+    produce(settings, settings.topic_members, [_registration("e2e-1")])
+    produce(
+        settings,
+        settings.topic_payments,
+        [
+            _hours("e2e-2", "2021-03", 160.33),
+            _hours("e2e-3", "2021-04", 160.33),
+            _hours("e2e-4", "2021-05", 89.34),
+        ],
+    )
+    running_service()
+    (record,) = read_topic(settings, settings.topic_handovers, 1)
+    handover = json.loads(record.value)
+    assert record.key == handover["case_id"].encode()
+    assert handover["message_id"] == f"{handover['case_id']}:handover:1"
+    assert handover["type"] == "handover" and handover["replaces"] is None
+    assert handover["cpr"] == CPR
+    assert handover["reason"] == "hours_threshold"
+    assert handover["effective_on"] == "2021-05-31"
+    assert handover["jobcenter_must"] == {"job": 4, "joint": 2, "by": "2021-09-01"}
+
+
+def test_a_poison_record_goes_to_the_dlq_unchanged_and_the_good_ones_around_it_apply(
+    kafka_settings: Settings, running_service: Callable[[], Service]
+) -> None:
+    settings = kafka_settings
+    poison = b'{"message_id": "p-2", "type": "hours_paid", "cpr": "0101901234", "mon'
+    produce(settings, settings.topic_members, [_registration("p-1")])
+    produce(settings, settings.topic_members, [poison])
+    produce(settings, settings.topic_members, [_hours("p-3", "2021-03", 100)])
+    service = running_service()
+    (dead,) = read_topic(settings, f"{settings.topic_members}.dlq", 1)
+    assert dead.value == poison
+    headers = dict(dead.headers)
+    assert headers["source_topic"] == settings.topic_members.encode()
+    assert headers["error"].startswith(b"not valid JSON") or b"JSON" in headers["error"]
+    assert set(headers) == {
+        "error",
+        "error_field",
+        "source_topic",
+        "source_partition",
+        "source_offset",
+    }
+    wait_for(lambda: service.sink.totals.accepted == 2, what="the two good records")
+    store = Store(settings.model_copy(update={"db_url": service.store.url}).db_url)
+    try:
+        (case,) = store.cases_of(CPR)
+        assert [p.hours for p in case.facts.payments] == [100]
+        assert len(store.dead_letters()) == 1
+    finally:
+        store.close()
