@@ -23,7 +23,7 @@ from infra.store.store import Store
 from infra.store.tables import chain_seals, event_hashes
 from tests.scenario_helpers import SCENARIOS
 
-RELEASE = Path(__file__).parent / "releases" / "r0-5f78691"
+RELEASE = Path(__file__).parents[1] / "releases" / "r0-5f78691"
 
 
 def verify(db_url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
