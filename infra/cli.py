@@ -627,7 +627,10 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         return 0
     if args.command == "projections":
         rows = projections.status(store)
-        _print(rows, args.json, _table(rows, ["name", "position", "head"]))
+        for row in rows:
+            row["state"] = "caught up" if row["caught_up"] else f"{row['pending']} events to apply"
+        text = _table(rows, ["name", "state", "position", "head"])
+        _print([{k: v for k, v in r.items() if k != "state"} for r in rows], args.json, text)
         return 0
     raise AssertionError(args.command)
 

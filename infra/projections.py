@@ -6,6 +6,8 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from eventsourcing.utils import get_topic
+from sqlalchemy import func, select
 from tqdm import tqdm
 
 from infra.store.store import Store
@@ -66,9 +68,26 @@ def rebuild(
 
 
 def status(store: Store) -> list[dict[str, Any]]:
-    """Each read model's position beside the log's head."""
+    """Each read model's position beside the log's head, and how many of the events it
+    reads are still to apply (`pending`): a model whose events are all applied is caught
+    up even when the log's head is further on (events it does not read)."""
     head = store.log_head()
+    events = store.events_table
+    rows = []
     with store.engine.connect() as conn:
-        return [
-            {"name": name, "position": runner.position(conn, name), "head": head} for name in NAMES
-        ]
+        for name, projection in projections(store).items():
+            position = runner.position(conn, name)
+            topics = [get_topic(cls) for cls in projection.event_classes]
+            pending = conn.execute(
+                select(func.count()).where(events.c.id > position, events.c.topic.in_(topics))
+            ).scalar_one()
+            rows.append(
+                {
+                    "name": name,
+                    "position": position,
+                    "head": head,
+                    "pending": pending,
+                    "caught_up": pending == 0,
+                }
+            )
+    return rows

@@ -281,11 +281,13 @@ def test_command_line_rebuild_and_status(store: Store, capsys: pytest.CaptureFix
     assert main(["projections", "status", "--db", url, "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status == [  # `ingest` caught them up
-        {"name": "worklist", "position": head, "head": head},
+        {"name": "worklist", "position": head, "head": head, "pending": 0, "caught_up": True},
         {
             "name": "handovers",
             "position": last_id(store, HANDED_OVER),
             "head": head,
+            "pending": 0,
+            "caught_up": True,  # the head is further on, but with no handover event
         },
     ]
 
@@ -302,7 +304,14 @@ def test_command_line_rebuild_and_status(store: Store, capsys: pytest.CaptureFix
     assert snapshot(store) == before
 
     assert main(["projections", "status", "--db", url]) == 0
-    assert capsys.readouterr().out.splitlines()[0].split() == ["name", "position", "head"]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "state", "position", "head"]
+    assert all("caught up" in line for line in lines[1:])
+    with store.engine.begin() as conn:  # the feed set back to the log's start: behind
+        conn.execute(positions.update().where(positions.c.name == "handovers").values(position=0))
+    assert main(["projections", "status", "--db", url, "--json"]) == 0
+    feed = json.loads(capsys.readouterr().out)[1]
+    assert (feed["pending"], feed["caught_up"]) == (2, False)
     with pytest.raises(SystemExit):
         main(["projections", "rebuild", "audit", "--db", url])
 
