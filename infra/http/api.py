@@ -33,6 +33,7 @@ from infra.http.api_auth import (
     visible_handovers,
 )
 from infra.http.api_body import check_content_type, read_limited, strict_text
+from infra.http.api_docs import install_offline_docs
 from infra.http.api_limits import RateLimiter
 from infra.http.api_records import ReadRecorder
 from infra.http.api_support import (
@@ -94,8 +95,10 @@ def create_app(
         description="The case engine's reads and inbound messages over HTTP (README: HTTP API). "
         "Bearer tokens from LEDIGHED_API_TOKENS; roles adviser, auditor, jobcenter, system.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own files, not a CDN
     )
     install_error_handlers(app)
+    install_offline_docs(app)
     reader = Depends(requires(tokens, "adviser", "auditor"))
     auditor = Depends(requires(tokens, "auditor"))
     feed_reader = Depends(requires(tokens, "jobcenter", "auditor"))

@@ -374,3 +374,23 @@ def test_screenshots_of_the_worklist_and_a_case(page: Any, tmp_path: Path) -> No
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         if os.environ.get("LEDIGHED_UI_SCREENSHOTS") == "1":
             shutil.copyfile(tmp_path / name, DOCS / name)
+
+
+def test_the_api_docs_page_works_with_the_network_off(context: Any, served: Served) -> None:
+    # Every request that does not go to the server under test is refused, as on a fund's
+    # closed network: Swagger UI still draws the API's operations from local files.
+    refused: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(served.base):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .opblock")
+    assert page.locator(".swagger-ui .opblock").count() > 10
+    assert refused == []  # it did not even try the network
