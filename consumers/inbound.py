@@ -140,7 +140,7 @@ class InboundConsumer:
                     conflicts += 1
                     log.info(
                         "version conflict, batch applied again from the store",
-                        extra={"error": f"{type(error).__name__}: {error}"[:500]},
+                        extra={"error": describe(error)},  # never the SQL's parameters (CPRs)
                     )
                     continue
                 delay = self.backoff.wait()

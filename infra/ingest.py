@@ -107,7 +107,8 @@ def _apply_one_at_a_time(
     that fails is kept as a dead letter (and goes to the DLQ) with the error."""
     for record in records:
         offsets = None
-        if record.partition is not None and record.offset is not None:
+        # Offsets only for a consumer group's batch (a retried dead letter has none).
+        if group and record.partition is not None and record.offset is not None:
             offsets = {(record.topic, record.partition): record.offset + 1}
         single = Report()
         try:

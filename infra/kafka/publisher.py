@@ -68,6 +68,12 @@ class Publisher:
                 ).mappings()
             )
         rows = [open_row(self.store.ring, row) for row in rows]
+        # A letter whose key was deleted (its member erased, or past its retention) has
+        # nothing left to send: marked as done, never sent empty.
+        unreadable = [r["id"] for r in rows if r["value"] is None and r["raw"] is None]
+        if unreadable:
+            self._mark_published(unreadable)
+            rows = [r for r in rows if r["id"] not in set(unreadable)]
         sent = self._send_in_order(
             [
                 (
@@ -80,14 +86,16 @@ class Publisher:
             ]
         )
         if sent:
-            with self.store.engine.begin() as conn:
-                conn.execute(
-                    update(table)
-                    .where(table.c.id.in_([row["id"] for row in rows[:sent]]))
-                    .values(published_at=datetime.now(UTC))
-                )
+            self._mark_published([row["id"] for row in rows[:sent]])
             self.dead_letters_published += sent
         return sent
+
+    def _mark_published(self, letter_ids: list[int]) -> None:
+        table = tables.dead_letters
+        with self.store.engine.begin() as conn:
+            conn.execute(
+                update(table).where(table.c.id.in_(letter_ids)).values(published_at=datetime.now(UTC))
+            )
 
     def _send_in_order(
         self, messages: Sequence[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]

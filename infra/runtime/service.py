@@ -12,6 +12,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import make_url
+
 from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
 from infra import bootstrap as compose
@@ -120,7 +122,8 @@ class Service:
         signal.signal(signal.SIGINT, self.stop)
 
     def run(self) -> None:
-        log.info("service started", extra={"kafka": self.bootstrap, "db": self.store.url})
+        db = make_url(self.store.url).render_as_string(hide_password=True)
+        log.info("service started", extra={"kafka": self.bootstrap, "db": db})
         last_report = time.monotonic()
         applied_at_report = 0
         try:

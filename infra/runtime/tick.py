@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from domain.case import Case
@@ -77,10 +77,27 @@ def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) ->
     """Parked messages that waited longer than `park_days` of recorded time: given up on
     the member (one event each), each kept as a dead letter with the reason (and sent to
     its topic's DLQ), its message id free again. How many."""
+    # From the log, the kept messages still waiting and parked long enough, so that only
+    # their members are loaded (not every member that ever parked a message).
+    cutoff = now - timedelta(days=settings.park_days)
     parked_at: dict[UUID, dict[str, datetime]] = {}
-    for _, kept in store.notifications(Member.KeptWithoutCase):  # type: ignore[attr-defined]
-        message_id = kept.source.get("message_id")
-        parked_at.setdefault(kept.originator_id, {})[message_id] = kept.timestamp
+    kept_classes = (
+        Member.KeptWithoutCase,  # type: ignore[attr-defined]
+        Member.KeptMessagesApplied,  # type: ignore[attr-defined]
+        Member.KeptMessagesGivenUp,  # type: ignore[attr-defined]
+    )
+    for _, event in store.notifications(*kept_classes):
+        waiting = parked_at.setdefault(event.originator_id, {})
+        if isinstance(event, Member.KeptWithoutCase):  # type: ignore[attr-defined]
+            waiting[event.source.get("message_id")] = event.timestamp
+        else:  # taken over by a case, or given up on already
+            for message_id in event.message_ids:
+                waiting.pop(message_id, None)
+    parked_at = {
+        member_id: times
+        for member_id, times in parked_at.items()
+        if any(at < cutoff for at in times.values())
+    }
     if not parked_at:
         return 0
     uow = UnitOfWork(store)
@@ -97,7 +114,8 @@ def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) ->
                 message = {**kept["message"], **({"cpr": cpr} if cpr else {})}
                 raw = json.dumps(message, ensure_ascii=False)
                 message_id = kept["source"].get("message_id")
-                uow.reject(raw, reason, None, message_id, kept["source"], raw.encode())
+                key = cpr.encode() if cpr else None  # the record key upstream uses
+                uow.reject(raw, reason, None, message_id, kept["source"], raw.encode(), key)
                 uow.withdraw(message_id)
             given_up += len(due)
         if given_up:

@@ -1,7 +1,7 @@
 """Tamper evidence: each stored event's link covers its content and its predecessor's link
 in the same aggregate, so an edited, removed or inserted row breaks the chain.
 
-Links are HMACs under a chain key kept outside the database (infra/secrets.py; `key_id`
+Links are HMACs under a chain key kept outside the database (infra/store/secrets.py; `key_id`
 names it), so whoever can write the database cannot recompute them. Links written before
 migration 0004 are unkeyed sha256; that migration sealed each aggregate's last one with an
 HMAC (`ledighed_chain_seals`), and unkeyed links verify only up to the seal.

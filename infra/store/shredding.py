@@ -3,7 +3,7 @@ own subject (each aggregate of a member, a CPR's rejected messages, or one rejec
 whose member cannot be told); `erase` deletes the keys and the data is gone, the log intact.
 
 Keys are kept in `ledighed_keys`, each wrapped (AES-GCM) with the master key from the key
-file (infra/secrets.py), so a copy of the database alone opens nothing.
+file (infra/store/secrets.py), so a copy of the database alone opens nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -67,6 +68,10 @@ def open_bytes(cipher: AESGCM, sealed: bytes, context: bytes) -> bytes:
     return cipher.decrypt(sealed[:12], sealed[12:], context)
 
 
+CACHE_SECONDS = 60.0
+"""How long a process trusts its cached data keys before reading them again."""
+
+
 class KeyRing:
     """Data keys by key id, cached; made and deleted in the caller's transaction."""
 
@@ -75,6 +80,8 @@ class KeyRing:
         self._engine = engine
         self._ciphers: dict[str, AESGCM] = {}
         self._all_loaded = False
+        self._checked_at = time.monotonic()
+        self._fresh: set[str] = set()  # adopted since the last check (maybe not committed)
         self._suppressed: set[str] = set()
 
     def suppress(self, key_ids: Iterable[str]) -> None:
@@ -88,6 +95,8 @@ class KeyRing:
         """The key's cipher (None: no such key, e.g. erased)."""
         if key_id in self._suppressed:
             return None
+        if time.monotonic() - self._checked_at > CACHE_SECONDS:
+            self._drop_deleted()
         cipher = self._ciphers.get(key_id)
         if cipher is not None:
             return cipher
@@ -115,7 +124,17 @@ class KeyRing:
     def ensure(self, conn: Connection, owners: dict[str, str | None]) -> dict[str, AESGCM]:
         """Keys for these key ids (each with its member id, if any), made in `conn`'s
         transaction where missing. The new ones are kept only by `adopt` (after commit)."""
-        found = self.known(owners)
+        # Which keys exist, asked in the write transaction itself, not the cache: a key
+        # another process deleted (an erasure) is made anew, never trusted from memory.
+        stored: set[str] = set()
+        wanted = list(owners)
+        for i in range(0, len(wanted), 500):
+            column = keys_table.c.key_id
+            stored.update(
+                conn.execute(select(column).where(column.in_(wanted[i : i + 500]))).scalars()
+            )
+        self.forget([k for k in owners if k not in stored])
+        found = self.known(stored)
         new: dict[str, AESGCM] = {}
         rows = []
         now = datetime.now(UTC)
@@ -145,6 +164,17 @@ class KeyRing:
 
     def adopt(self, new: dict[str, AESGCM]) -> None:
         self._ciphers.update(new)
+        self._fresh.update(new)
+
+    def _drop_deleted(self) -> None:
+        """Another process may have erased a member (deleted its keys): a running service
+        or API stops opening its data within CACHE_SECONDS, without a restart."""
+        with self._engine().connect() as conn:
+            stored = set(conn.execute(select(keys_table.c.key_id)).scalars())
+        for key_id in [k for k in self._ciphers if k not in stored and k not in self._fresh]:
+            del self._ciphers[key_id]
+        self._fresh.clear()
+        self._checked_at = time.monotonic()
 
     def forget(self, key_ids: Iterable[str] | None = None) -> None:
         if key_ids is None:

@@ -83,7 +83,7 @@ event_hashes = Table(
     Column("originator_id", String(36), primary_key=True),
     Column("originator_version", Integer, primary_key=True),
     Column("hash", String(64), nullable=False),
-    # The chain key the link is an HMAC with (infra/secrets.py); null: an unkeyed sha256
+    # The chain key the link is an HMAC with (infra/store/secrets.py); null: an unkeyed sha256
     # link written before migration 0004, allowed only up to the aggregate's seal.
     Column("key_id", String(32), nullable=True),
 )
@@ -100,7 +100,7 @@ chain_seals = Table(
     Column("seal", String(64), nullable=False),
 )
 
-# Data keys for crypto-shredding (infra/shredding.py), each wrapped with the key file's
+# Data keys for crypto-shredding (infra/store/shredding.py), each wrapped with the key file's
 # master key; `erase` deletes a member's.
 keys = Table(
     "ledighed_keys",

@@ -149,7 +149,7 @@ class UnitOfWork:
         cpr = letter_cpr(raw)
         key_id = self.store.ring.cpr_key_id(cpr) if cpr else ORPHAN_PREFIX + digest
         self._dead_letters[digest] = {
-            # Sealed at commit with the key `key_id` (infra/shredding.py): the message, its
+            # Sealed at commit with the key `key_id` (infra/store/shredding.py): the message, its
             # id and key and the error (which may quote it) may all carry a CPR.
             "_content": {
                 "raw": safe_text(raw),

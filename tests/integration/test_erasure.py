@@ -167,3 +167,44 @@ def test_erase_leaves_no_cpr_or_birth_date_anywhere(db_url: str, tmp_path: Path)
                 )
                 + "\n"
             )
+
+
+def test_a_running_store_stops_opening_an_erased_members_dead_letters_and_keys_anew(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """`erase` in one process while another (the service) runs: within the key cache's
+    time the running one can no longer open the erased member's dead letters, and a new
+    rejected message of the member is sealed with a new key, which it can open."""
+    from infra.store import shredding
+
+    url = f"sqlite:///{tmp_path}/running.db"
+    cpr = "0101901234"
+    registration = {
+        "message_id": "e-1", "type": "unemployed", "cpr": cpr, "registered_on": "2021-03-01",
+        "insurance": "full_time", "municipality_code": 751, "birth_date": "1990-01-01",
+        "vocational_education": False, "has_children": False,
+    }
+    refused = {"message_id": "e-2", "type": "hours_paid", "cpr": cpr, "payment_id": "p",
+               "month": "2021-03", "hours": 170}
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(registration) + "\n" + json.dumps(refused) + "\n")
+    assert run_cli(["ingest", str(path), "--json", "--db", url])["exit"] == 0
+    running = Store(url)
+    try:
+        assert [row["value"] is not None for row in running.dead_letters()] == [True]
+        assert run_cli(["erase", cpr, "--json", "--db", url])["output"] == {"erased": True}
+        monkeypatch.setattr(shredding, "CACHE_SECONDS", 0.0)
+        assert [row["value"] for row in running.dead_letters()] == [None]
+        # The same CPR rejected again through the running store: a new key, readable.
+        again = {**refused, "message_id": "e-3"}
+        path.write_text(json.dumps(again) + "\n")
+        from infra.ingest import file_records, ingest
+        from infra.settings import Settings
+
+        report = ingest(running, Settings().rule_settings(), file_records(
+            [path.read_bytes().rstrip(b"\n")], "in.jsonl"))
+        assert len(report.rejected) == 1
+        values = [row["value"] for row in running.dead_letters()]
+        assert values[0] is None and values[-1] == json.dumps(again).encode()
+    finally:
+        running.close()

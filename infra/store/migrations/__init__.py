@@ -131,7 +131,7 @@ def _upgrade(
     with engine.connect() as conn:
         config = _config(conn)
         config.attributes["say"] = say
-        # The key file's keys (infra/secrets.py) for the migrations that need them; None:
+        # The key file's keys (infra/store/secrets.py) for the migrations that need them; None:
         # the settings' key file for this store.
         config.attributes["secrets"] = secrets
         command.upgrade(config, "head")

@@ -1,7 +1,7 @@
 """Erased means erased, and a chain no database writer can forge (issue 12, items 5 and 6).
 
 - `ledighed_keys`: data keys for crypto-shredding, each wrapped with the key file's master
-  key (infra/shredding.py); `erase` deletes a member's.
+  key (infra/store/shredding.py); `erase` deletes a member's.
 - Accepted message ids are kept as keyed hashes (`message_hash`), not as the ids.
 - Dead letters: the message, its id and key and the error are sealed (AES-GCM) with the
   key of the CPR they name (or, when none can be told, a key of their own that expires);
