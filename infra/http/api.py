@@ -18,17 +18,15 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from consumers.records import InboundRecord
 from domain import outbound
 from domain.cpr import normalize_cpr
-from domain.messages import InvalidMessage, parse_message
 from infra import bootstrap as compose
 from infra import dead_letters, reads
+from infra.http import posting
 from infra.http.api_auth import (
     Principal,
     Tokens,
     load_tokens,
-    may_post,
     requires,
     visible_handovers,
 )
@@ -39,7 +37,6 @@ from infra.http.api_records import ReadRecorder
 from infra.http.api_support import (
     AFTER,
     BODY_ERRORS,
-    CONFLICTS,
     CPR_PATTERN,
     ERRORS,
     LIMIT,
@@ -56,7 +53,6 @@ from infra.http.api_support import (
     openapi,
     optional,
 )
-from infra.ingest import Report, apply_messages
 from infra.settings import Settings
 from infra.store import access_log
 from infra.store.hashchain import verify
@@ -357,34 +353,18 @@ def create_app(
         return await run_in_threadpool(post, strict_text(body, settings.api_max_depth), who)
 
     def post(body: str, who: Principal) -> Any:
-        try:
-            message: Any = parse_message(body)
-        except InvalidMessage as error:
-            message = error  # rejected below as a consumer rejects it: a dead letter, a 422
-        else:  # the role is decided on the message as it will be applied, never before
-            if not may_post(who, message):
-                raise HTTPException(
-                    403, f"the role {who.role!r} may not post this {message.type!r} message"
-                )
-        record = InboundRecord(body, who.source_topic, None, None)
-        report = Report()
-        with writing:
-            for attempt in range(3):
-                report = Report()
-                try:
-                    apply_messages(db, rules, [(record, message)], report)
-                    break
-                except CONFLICTS:  # another writer saved the member meanwhile: again
-                    if attempt == 2:
-                        raise
-        if report.rejected:
-            rejected = report.rejected[0]
-            keys = ("error", "error_field", "message_id")
-            return JSONResponse({k: rejected[k] for k in keys}, 422)
+        outcome = posting.post(db, rules, writing, who, body)
+        if outcome.forbidden:  # decided on the message as it would be applied, never before
+            raise HTTPException(
+                403, f"the role {who.role!r} may not post this {outcome.forbidden_type!r} message"
+            )
+        if not outcome.accepted:  # a dead letter
+            error = {"error": outcome.error, "error_field": outcome.error_field}
+            return JSONResponse({**error, "message_id": outcome.message_id}, 422)
         return {
             "accepted": True,
-            "duplicate": bool(report.duplicates),
-            "message_id": message.message_id,
+            "duplicate": outcome.duplicate,
+            "message_id": outcome.message_id,
         }
 
     @app.get("/health", tags=["service"])

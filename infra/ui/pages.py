@@ -19,11 +19,11 @@ from domain.params import Settings as RuleSettings
 from infra import reads
 from infra.http.api_limits import retry_after
 from infra.http.api_records import ReadRecorder
+from infra.http.posting import post
 from infra.settings import Settings
 from infra.store.store import Store
 from infra.timeline import timeline_svg
 from infra.ui import forms
-from infra.ui.posting import post
 from infra.ui.render import FormError, page, parse_day, read_form, redirect
 from infra.ui.session import COOKIE, LOGIN_COOKIE, PATH, SIGN_IN_ROLES, Session, Sessions
 
@@ -280,7 +280,8 @@ def router(ui: Ui) -> APIRouter:
             post, ui.db, ui.rules, ui.writing, session.principal, body
         )
         if outcome.forbidden:
-            return problem(403, "Afvist", outcome.error or "", session)
+            refusal = f"rollen {session.principal.role!r} må ikke sende en "
+            return problem(403, "Afvist", f"{refusal}{outcome.forbidden_type!r}-besked", session)
         if not outcome.accepted:
             failed = {
                 "type": type_,

@@ -1,6 +1,6 @@
-"""A form's message applied as the API applies a posted one: parse, the role checked on the
-parsed message, applied through the ingest path with version-conflict retry, refusals kept
-as dead letters."""
+"""Posting one message, for `POST /messages` and the pages' forms alike: parse, the role
+checked on the parsed message, applied through the ingest path with version-conflict retry,
+refusals kept as dead letters."""
 
 from __future__ import annotations
 
@@ -22,13 +22,19 @@ ATTEMPTS = 3
 @dataclass(frozen=True)
 class Outcome:
     """What became of a message: accepted (perhaps as a duplicate), or refused with the reason
-    and field (kept in the dead letters), or forbidden to the role (nothing stored)."""
+    and field (kept in the dead letters), or of a type the role may not post (nothing
+    stored; `forbidden_type` names it)."""
 
     accepted: bool
     duplicate: bool = False
     error: str | None = None
     error_field: str | None = None
-    forbidden: bool = False
+    message_id: str | None = None
+    forbidden_type: str | None = None
+
+    @property
+    def forbidden(self) -> bool:
+        return self.forbidden_type is not None
 
 
 def post(db: Store, rules: Settings, writing: threading.Lock, who: Principal, body: str) -> Outcome:
@@ -41,11 +47,7 @@ def post(db: Store, rules: Settings, writing: threading.Lock, who: Principal, bo
         message = error  # rejected below as a consumer rejects it: a dead letter
     else:
         if not may_post(who, message):
-            return Outcome(
-                False,
-                error=f"rollen {who.role!r} må ikke sende en {message.type!r}-besked",
-                forbidden=True,
-            )
+            return Outcome(False, forbidden_type=message.type)
     record = InboundRecord(body, who.source_topic, None, None)
     report = Report()
     with writing:
@@ -59,5 +61,10 @@ def post(db: Store, rules: Settings, writing: threading.Lock, who: Principal, bo
                     raise
     if report.rejected:
         rejected = report.rejected[0]
-        return Outcome(False, error=rejected["error"], error_field=rejected["error_field"])
-    return Outcome(True, duplicate=bool(report.duplicates))
+        return Outcome(
+            False,
+            error=rejected["error"],
+            error_field=rejected["error_field"],
+            message_id=rejected["message_id"],
+        )
+    return Outcome(True, duplicate=bool(report.duplicates), message_id=message.message_id)
