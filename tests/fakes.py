@@ -200,6 +200,19 @@ def msg(type_: str, cpr: str = CPR, message_id: str | None = None, **fields: Any
     }
 
 
+def notice_signup(
+    signed_up_on: str, employment_ends_on: str, municipality_code: int = 751, **kw: Any
+) -> dict[str, Any]:
+    """R2: a member under notice signs up before the last day of employment."""
+    return msg(
+        "notice_signup",
+        signed_up_on=signed_up_on,
+        employment_ends_on=employment_ends_on,
+        municipality_code=municipality_code,
+        **kw,
+    )
+
+
 def unemployed(
     registered_on: str,
     municipality_code: int = 751,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from domain.case import Case
@@ -45,12 +46,7 @@ def tick(
         return report
     uow = UnitOfWork(store)
     service = CaseService(uow, settings)
-    source = {
-        "message_id": f"tick:{on.isoformat()}",
-        "topic": "tick",
-        "partition": None,
-        "offset": None,
-    }
+    source = tick_source(on)
     try:
         # Every case in one pass over the log, not one query per case; only those still in
         # the trial can end by R16.
@@ -71,6 +67,16 @@ def tick(
         store.forget()
         raise
     return report
+
+
+def tick_source(on: date) -> dict[str, Any]:
+    """Where the tick's events come from: the tick of that day, not a message."""
+    return {
+        "message_id": f"tick:{on.isoformat()}",
+        "topic": "tick",
+        "partition": None,
+        "offset": None,
+    }
 
 
 def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) -> int:
@@ -102,8 +108,7 @@ def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) ->
         return 0
     uow = UnitOfWork(store)
     service = CaseService(uow, settings)
-    source = {"message_id": f"tick:{on.isoformat()}", "topic": "tick", "partition": None,
-              "offset": None}
+    source = tick_source(on)
     cprs = store.cprs(parked_at)
     given_up = 0
     try:

@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import Rejected
-from tests.fakes import Desk, holiday_requested, hours_paid, meeting_booked, meeting_held, msg
+from tests.fakes import (
+    Desk,
+    holiday_requested,
+    hours_paid,
+    meeting_booked,
+    meeting_held,
+    msg,
+    notice_signup,
+)
 from tests.fakes import unemployed as unemployed_message
 
 DAYS = ("2021-02-15", "2021-03-09", "2021-03-12", "2021-04-30", "2021-06-30")
@@ -22,12 +30,7 @@ def topics() -> dict[str, list[dict[str, Any]]]:
     adviser approves (R14), a late sickness report (R15), hours up to the R8 threshold."""
     return {
         "akasse.members": [
-            msg(
-                "notice_signup",
-                signed_up_on="2021-02-01",
-                employment_ends_on="2021-02-28",
-                municipality_code=751,
-            ),
+            notice_signup("2021-02-01", "2021-02-28"),
             unemployed_message("2021-03-01", 751),
         ],
         "adviser.actions": [
@@ -112,12 +115,7 @@ def test_a_message_parked_more_than_30_days_is_given_up_and_no_longer_taken_over
 
     desk = Desk()
     desk.send(
-        msg(
-            "notice_signup",
-            signed_up_on="2021-02-01",
-            employment_ends_on="2021-02-28",
-            municipality_code=751,
-        )
+        notice_signup("2021-02-01", "2021-02-28")
     )
     booking = meeting_booked("cv_and_job", "2021-03-05")
     desk.send(booking)

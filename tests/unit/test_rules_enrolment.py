@@ -13,7 +13,7 @@ from domain.rules.enrolment import (
     notice_signup_refusal,
     outside_reason,
 )
-from tests.fakes import Desk, hours_paid, meeting_booked, msg, unemployed
+from tests.fakes import Desk, hours_paid, meeting_booked, msg, notice_signup, unemployed
 
 D = date.fromisoformat
 
@@ -154,14 +154,7 @@ def test_r2_notice_signup_outside_window_is_refused() -> None:
 
 
 def _notice(desk: Desk, signed_up_on: str = "2021-02-01", ends: str = "2021-02-28") -> None:
-    desk.send(
-        msg(
-            "notice_signup",
-            signed_up_on=signed_up_on,
-            employment_ends_on=ends,
-            municipality_code=751,
-        )
-    )
+    desk.send(notice_signup(signed_up_on, ends))
 
 
 def test_r2_notice_period_then_registration_starts_the_trial_on_its_own_s() -> None:

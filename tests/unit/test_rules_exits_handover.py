@@ -19,6 +19,7 @@ from tests.fakes import (
     meeting_held,
     moved,
     msg,
+    notice_signup,
     unemployed,
 )
 
@@ -427,12 +428,7 @@ def test_r16_leaves_cases_that_already_left_or_never_entered_alone() -> None:
     # R2: a notice-period case -> nothing
     notice = Desk()
     notice.send(
-        msg(
-            "notice_signup",
-            signed_up_on="2023-12-01",
-            employment_ends_on="2024-01-31",
-            municipality_code=751,
-        )
+        notice_signup("2023-12-01", "2024-01-31")
     )
     assert notice.service.end_programme(notice.case(), D("2024-01-05"), TICK) is False
     # R17: deregistered 2023-12-15 -> nothing, and still no handover

@@ -21,6 +21,7 @@ from tests.fakes import (
     meeting_booked,
     meeting_held,
     msg,
+    notice_signup,
     unemployed,
 )
 
@@ -393,12 +394,7 @@ def test_r7_booking_before_s_is_refused() -> None:
     # before S) is refused; one on S is accepted
     desk = Desk()
     desk.send(
-        msg(
-            "notice_signup",
-            signed_up_on="2021-02-01",
-            employment_ends_on="2021-02-28",
-            municipality_code=751,
-        )
+        notice_signup("2021-02-01", "2021-02-28")
     )
     # in the notice period there is nothing to book yet: parked until the registration,
     # which then refuses it (before S) and leaves it kept in the member's record

@@ -19,7 +19,7 @@ from domain.rules.hours import (
     threshold_reached_on,
     total_counted_hours,
 )
-from tests.fakes import Desk, hours_paid, msg, unemployed
+from tests.fakes import Desk, hours_paid, msg, notice_signup, unemployed
 
 D = date.fromisoformat
 FULL = "160.33"
@@ -359,12 +359,7 @@ def test_r8_part_time_through_the_service() -> None:
 def _notice_then_hours(hours: str) -> Desk:
     desk = Desk()
     desk.send(
-        msg(
-            "notice_signup",
-            signed_up_on="2021-02-01",
-            employment_ends_on="2021-02-28",
-            municipality_code=751,
-        )
+        notice_signup("2021-02-01", "2021-02-28")
     )
     desk.send(hours_paid("2021-03", hours))
     desk.send(unemployed("2021-03-01", insurance="part_time"))

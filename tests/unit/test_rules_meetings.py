@@ -10,7 +10,7 @@ import pytest
 from domain.errors import Rejected
 from domain.facts import MeetingHeld
 from domain.rules.meetings import extra_meetings, held_state, mandatory_window
-from tests.fakes import Desk, less_intensive, meeting_held, msg, unemployed
+from tests.fakes import Desk, less_intensive, meeting_held, msg, notice_signup, unemployed
 
 D = date.fromisoformat
 S = "2021-03-01"  # a Monday; S+14, S+42, S+49, S+63 and S+77 are all working days
@@ -149,12 +149,7 @@ def test_r4_a_meeting_held_in_the_notice_period_before_s_is_refused() -> None:
     # in the case (opened 2021-02-01) but before S -> Rejected (field held_on)
     desk = Desk()
     desk.send(
-        msg(
-            "notice_signup",
-            signed_up_on="2021-02-01",
-            employment_ends_on="2021-02-28",
-            municipality_code=751,
-        )
+        notice_signup("2021-02-01", "2021-02-28")
     )
     desk.send(unemployed(S))
     with pytest.raises(Rejected) as refused:
@@ -397,12 +392,7 @@ def test_r5_an_agreement_dated_before_s_is_refused() -> None:
     # commit cbfde12)
     desk = Desk()
     desk.send(
-        msg(
-            "notice_signup",
-            signed_up_on="2021-02-01",
-            employment_ends_on="2021-02-28",
-            municipality_code=751,
-        )
+        notice_signup("2021-02-01", "2021-02-28")
     )
     desk.send(unemployed(S))
     with pytest.raises(Rejected) as refused:
