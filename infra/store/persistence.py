@@ -15,16 +15,13 @@ from eventsourcing_sqlalchemy.recorders import (
     SQLAlchemyProcessRecorder,
 )
 from sqlalchemy import Connection, Table, func, select, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from infra.store.bulk import bulk_insert
 from infra.store.hashchain import record_hashes
+from infra.store.migrations import one_migrator
 from infra.store.secrets import Secrets, for_store
 from infra.store.tables import chain_seals, event_hashes
-
-TABLES_LOCK = 0x1ED16EE
-"""PostgreSQL advisory lock key under which the recorder creates its tables."""
 
 
 class BatchInsert:
@@ -53,18 +50,10 @@ class BatchInsert:
         """The events table (the library's) and the hash chain this recorder also writes;
         idempotent (checkfirst), so the project's migrations may create them as well."""
         assert self.datastore.engine is not None
-        if self.datastore.engine.dialect.name == "postgresql":
-            # Two first opens of a new store at once: one creates, the other waits and then
-            # finds the tables (a check and a create are not atomic otherwise).
-            with self.datastore.engine.begin() as conn:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TABLES_LOCK})
-                self._create_tables()
-            return
-        try:
-            self._create_tables()
-        except DBAPIError:
-            # Another process made them between the check and the create: they exist now,
-            # which the second check sees.
+        # Two first opens of a new store at once: one creates, the other waits and then
+        # finds the tables (a check and a create are not atomic otherwise). The lock is the
+        # migrations' own: an advisory lock on PostgreSQL, a lock file for a SQLite file.
+        with one_migrator(self.datastore.engine):
             self._create_tables()
 
     def _create_tables(self) -> None:

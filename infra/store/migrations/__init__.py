@@ -88,7 +88,7 @@ def state(engine: Engine) -> SchemaState:
 
 
 @contextmanager
-def _one_migrator(engine: Engine) -> Iterator[None]:
+def one_migrator(engine: Engine) -> Iterator[None]:
     """One process at a time checks and migrates a store that is not at the head (two
     services starting on a new store): an advisory lock on PostgreSQL, a lock file for a
     SQLite file."""
@@ -120,7 +120,7 @@ def upgrade(
 ) -> tuple[str | None, str]:
     """Apply every migration the store lacks, each in its own transaction (a kill leaves the
     store at the last one applied, and `migrate` goes on from there); (from, to)."""
-    with _one_migrator(engine):
+    with one_migrator(engine):
         return _upgrade(engine, say, secrets)
 
 
@@ -142,7 +142,7 @@ def check(engine: Engine, url: str) -> None:
     """Refuse a store whose schema is not this release's; make a new one at the head."""
     if state(engine).at_head:
         return
-    with _one_migrator(engine):
+    with one_migrator(engine):
         found = state(engine)  # again: another process may have just made it
         if found.at_head:
             return
