@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from typing import Any
 
@@ -19,6 +20,7 @@ from domain.params import Settings
 from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
 from infra.failures import describe, is_store_or_broker_failure
+from infra.runtime.tick import TickReport, end_programme
 from infra.store.store import Store
 from infra.store.unit_of_work import UnitOfWork
 
@@ -33,6 +35,8 @@ class Report:
     duplicates: int = 0
     events: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    programme_ended: int = 0
+    """Cases the batches ended by R16 as the calendar's tick (`calendar_day`), not in --json."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
@@ -43,6 +47,7 @@ class Report:
         self.duplicates += other.duplicates
         self.events += other.events
         self.rejected.extend(other.rejected)
+        self.programme_ended += other.programme_ended
 
 
 CONFLICT_ATTEMPTS = 10
@@ -67,8 +72,15 @@ def apply_batch(
     offsets: Mapping[tuple[str, int], int] | None = None,
     group: str = "",
     limits: Limits = DEFAULT_LIMITS,
+    calendar_day: date | None = None,
 ) -> None:
     """Apply the records in order, as if one at a time, and save them in one transaction.
+
+    `calendar_day` is the service's today (its clock). When it is past the programme end,
+    the cases the batch touched get R16 as the tick of that day, in the same transaction and
+    recorded as the tick's events (infra/runtime/tick.py), so that a case read right after
+    its messages arrive is right without waiting for the next daily tick. `ingest` passes
+    none: it never applies R16 (RULES.md).
 
     A failure of the store or the broker is raised: nothing of the batch is saved and the
     store's cache is dropped, so the batch can be applied again from the stored state. A
@@ -78,7 +90,7 @@ def apply_batch(
     """
     attempt = Report()
     try:
-        _apply_batch(store, settings, records, attempt, offsets, group, limits)
+        _apply_batch(store, settings, records, attempt, offsets, group, limits, calendar_day)
     except Exception as error:
         store.forget()
         if is_store_or_broker_failure(error):
@@ -87,7 +99,7 @@ def apply_batch(
             "batch failed, not for its content nor the store: applying it a record at a time",
             extra={"error": describe(error), "records": len(records)},
         )
-        _apply_one_at_a_time(store, settings, records, report, group, limits)
+        _apply_one_at_a_time(store, settings, records, report, group, limits, calendar_day)
         return
     except BaseException:
         store.forget()
@@ -102,6 +114,7 @@ def _apply_one_at_a_time(
     report: Report,
     group: str,
     limits: Limits,
+    calendar_day: date | None,
 ) -> None:
     """Each record in a transaction of its own, with its partition's next offset; the one
     that fails is kept as a dead letter (and goes to the DLQ) with the error."""
@@ -112,7 +125,7 @@ def _apply_one_at_a_time(
             offsets = {(record.topic, record.partition): record.offset + 1}
         single = Report()
         try:
-            _apply_batch(store, settings, [record], single, offsets, group, limits)
+            _apply_batch(store, settings, [record], single, offsets, group, limits, calendar_day)
         except Exception as error:
             store.forget()
             if is_store_or_broker_failure(error):
@@ -175,6 +188,7 @@ def _apply_batch(
     offsets: Mapping[tuple[str, int], int] | None,
     group: str,
     limits: Limits,
+    calendar_day: date | None = None,
 ) -> None:
     parsed: list[tuple[InboundRecord, InboundMessage | InvalidMessage]] = []
     for record in records:
@@ -182,7 +196,7 @@ def _apply_batch(
             parsed.append((record, parse_message(record.payload, limits)))
         except InvalidMessage as error:
             parsed.append((record, error))
-    _apply_parsed(store, settings, parsed, report, offsets, group)
+    _apply_parsed(store, settings, parsed, report, offsets, group, calendar_day)
 
 
 def apply_messages(
@@ -207,6 +221,7 @@ def _apply_parsed(
     report: Report,
     offsets: Mapping[tuple[str, int], int] | None,
     group: str,
+    calendar_day: date | None = None,
 ) -> None:
     uow = UnitOfWork(store)
     service = CaseService(uow, settings)
@@ -233,6 +248,10 @@ def _apply_parsed(
         assert member_id is not None
         uow.accept(message.message_id, member_id)
         report.accepted += 1
+    if calendar_day is not None:  # R16 by the calendar, for the cases the batch touched
+        ticked = TickReport()
+        end_programme(service, uow.cases(), calendar_day, ticked)
+        report.programme_ended += ticked.exits
     report.events += uow.commit(offsets, group)
 
 

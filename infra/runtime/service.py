@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,6 +42,8 @@ class StoreSink:
     settings: Settings
     totals: Report = field(default_factory=Report)
     retrying: bool = False
+    today: Callable[[], date] | None = None
+    """The service's clock: past the programme end, each batch ends its cases by R16."""
 
     def apply(self, records: Sequence[InboundRecord], offsets: dict[tuple[str, int], int]) -> None:
         if self.retrying:
@@ -63,6 +65,7 @@ class StoreSink:
             offsets,
             self.settings.kafka_group,
             self.settings.limits(),
+            calendar_day=self.today() if self.today is not None else None,
         )
         self.retrying = False
         self.totals.add(report)
@@ -92,7 +95,7 @@ class Service:
         self.report_every_s = report_every_s
         self.stopping = threading.Event()
         self.store = compose.store(settings.db_url)
-        self.sink = StoreSink(self.store, settings)
+        self.sink = StoreSink(self.store, settings, today=self.clock.today)
         self.consumer = InboundConsumer(
             compose.kafka_consumer(settings, bootstrap),
             self.sink,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -46,18 +47,13 @@ def tick(
         return report
     uow = UnitOfWork(store)
     service = CaseService(uow, settings)
-    source = tick_source(on)
     try:
         # Every case in one pass over the log, not one query per case; only those still in
         # the trial can end by R16.
         cases = store.replay(Case)
         open_cases = [c for c in cases if c.is_in_trial and not c.facts.programme_ended]
         uow.adopt(open_cases)
-        for case in open_cases:
-            handovers_before = len(case.handovers)
-            if service.end_programme(case, on, source):
-                report.exits += 1
-                report.handovers += len(case.handovers) - handovers_before
+        end_programme(service, open_cases, on, report)
         uow.commit()
     except BaseException:
         # As in apply_batch: the unit of work changed the store's cached aggregates in place,
@@ -67,6 +63,21 @@ def tick(
         store.forget()
         raise
     return report
+
+
+def end_programme(
+    service: CaseService, cases: Iterable[Case], on: date, report: TickReport
+) -> None:
+    """R16 for these cases as the tick of `on` (its source), counted into `report`: the daily
+    tick's every case still in the trial, or the cases one batch of the service touched."""
+    if on < PROGRAMME_END:
+        return
+    source = tick_source(on)
+    for case in cases:
+        handovers_before = len(case.handovers)
+        if service.end_programme(case, on, source):
+            report.exits += 1
+            report.handovers += len(case.handovers) - handovers_before
 
 
 def tick_source(on: date) -> dict[str, Any]:

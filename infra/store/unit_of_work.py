@@ -73,6 +73,10 @@ class UnitOfWork:
         self._loaded[aggregate.id] = aggregate
         self._touch(aggregate)
 
+    def cases(self) -> list[Case]:
+        """The cases this unit of work loaded or opened: the ones its batch touched."""
+        return [a for a in self._loaded.values() if isinstance(a, Case)]
+
     def adopt(self, aggregates: Iterable[Aggregate]) -> None:
         """Aggregates read elsewhere (one pass over the log), used as if loaded here."""
         for aggregate in aggregates:
