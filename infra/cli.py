@@ -17,7 +17,6 @@ from eventsourcing import persistence
 from kafka.errors import KafkaError
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from tqdm import tqdm
 
 from domain import outbound
 from domain.cpr import normalize_cpr
@@ -26,6 +25,7 @@ from infra import bootstrap as compose
 from infra import dead_letters, projections
 from infra.failures import describe
 from infra.ingest import Report, file_records, ingest
+from infra.progress import bar as progress_bar
 from infra.reads import case_dicts, explain, handovers, history, worklist
 from infra.runtime.clock import parse_moment, parse_since
 from infra.runtime.tick import tick
@@ -418,9 +418,7 @@ def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
     store = compose.store(db_url)
     try:
         total = store.log_head()
-        with tqdm(
-            total=total, desc="read models", unit=" events", file=sys.stderr, disable=as_json
-        ) as bar:
+        with progress_bar(total=total, desc="read models", unit=" events", disable=as_json) as bar:
             projections.catch_up(store, progress=lambda at: bar.update(max(0, at - bar.n)))
             bar.update(max(0, total - bar.n))
     finally:
@@ -498,7 +496,7 @@ def _ingest(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     report = Report()
     try:
         with stream:
-            progress = tqdm(unit=" msgs", disable=args.quiet or args.json, file=sys.stderr)
+            progress = progress_bar(desc="ingest", unit=" msgs", disable=args.quiet or args.json)
             records = file_records(stream, "stdin" if args.file == "-" else Path(args.file).name)
             ingest(
                 store,

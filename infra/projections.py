@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from eventsourcing.utils import get_topic
 from sqlalchemy import func, select
-from tqdm import tqdm
 
+from infra.progress import bar as progress_bar
 from infra.store.store import Store
 from projections import runner
 from projections.handovers import HandoverFeed
@@ -53,9 +52,7 @@ def rebuild(
     applied = {}
     for projection in _chosen(store, names):
         head = store.log_head()
-        with tqdm(
-            total=head, desc=projection.name, unit=" events", file=sys.stderr, disable=quiet
-        ) as bar:
+        with progress_bar(total=head, desc=projection.name, unit=" events", disable=quiet) as bar:
 
             def advance(position: int, bar: Any = bar) -> None:
                 bar.update(max(0, position - bar.n))

@@ -35,12 +35,12 @@ from sqlalchemy import (
     insert,
 )
 from sqlalchemy.engine import URL, make_url
-from tqdm import tqdm
 
 from domain.params import Settings
 from infra import bootstrap as compose
 from infra.demo.demo_data import generate_lines
 from infra.ingest import Report, file_records, ingest
+from infra.progress import bar as progress_bar
 from infra.store.bulk import bulk_insert
 from infra.store.persistence import BatchApplicationRecorder, Factory
 from infra.store.store import Store
@@ -132,7 +132,7 @@ def postgres_target(admin_url: str) -> Target:
 
 def _ingest(store: Store, lines: Sequence[str], batch_size: int, desc: str) -> tuple[Report, float]:
     rules = Settings()
-    with tqdm(total=len(lines), desc=desc, unit=" msgs", file=sys.stderr, disable=None) as bar:
+    with progress_bar(total=len(lines), desc=desc, unit=" msgs") as bar:
         start = time.perf_counter()
         report = ingest(store, rules, file_records(lines, "bench"), batch_size, bar)
         seconds = time.perf_counter() - start

@@ -6,18 +6,22 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
-from tqdm import tqdm
 
+from domain.facts import facts_from_json
+from domain.params import Settings as RuleSettings
 from domain.view import case_view
 from infra import bootstrap as compose
 from infra.demo.demo_data import generate_lines, write_jsonl
 from infra.demo.playback import play
 from infra.ingest import Report, file_records, ingest
 from infra.kafka.broker import default_topics, ensure_topics
+from infra.progress import Counters, bar
 from infra.projections import catch_up
 from infra.reads import all_cases, handovers, worklist
 from infra.runtime.service import Service
@@ -27,6 +31,11 @@ from projections.tables import handover_feed, worklist_cases
 
 DEMO_YEAR = 2021
 DEMO_CHUNK = 100  # messages played before waiting for them to be applied: about a day's
+DEMO_DAY = date(DEMO_YEAR, 12, 31)
+"""The day the live counters and the summary count cases on: the year's last."""
+LIVE_EVERY_S = 1.0  # how often the live counters are counted again (each a pass over the cases)
+STATUSES = ("in_trial", "ended", "outside_trial", "notice_period")
+"""The case statuses, in this order on the live counters and in the summary alike."""
 
 
 def run_demo(
@@ -52,17 +61,37 @@ def run_demo(
     write_jsonl(lines, messages_file)
     print(f"generated {len(lines)} messages for {members} members in {DEMO_YEAR}: {messages_file}")
     started = time.perf_counter()
+    published: int | None = None
     if kafka:
-        report = _through_the_service(settings, lines)
+        report, published = _through_the_service(settings, lines)
     else:
         report = _ingest_file(settings, messages_file, len(lines))
     seconds = time.perf_counter() - started
     store = compose.store(db_url)
     try:
-        _summary(store, report, seconds, settings.rule_settings(), db_url)
+        print()
+        print(_pace(report, seconds, kafka))
+        for line in summary(store, report, settings.rule_settings(), published):
+            print(line)
+        _next_steps(store, report, db_url)
     finally:
         store.close()
     return 0
+
+
+def _pace(report: Report, seconds: float, kafka: bool) -> str:
+    total = report.accepted + report.duplicates + len(report.rejected)
+    rate = f"{total / seconds:,.0f} messages/s"
+    if kafka:
+        return (
+            f"played back in {seconds:.1f} s: {rate}, the playback's pace ({DEMO_CHUNK} messages, "
+            "about a day's, then a wait until they are applied), not the system's speed "
+            "(`make bench` measures that)"
+        )
+    return (
+        f"ingested in {seconds:.1f} s ({rate}, {report.events / seconds:,.0f} events/s, "
+        "read models included)"
+    )
 
 
 def _ingest_file(settings: Settings, messages_file: Path, total: int) -> Report:
@@ -70,7 +99,7 @@ def _ingest_file(settings: Settings, messages_file: Path, total: int) -> Report:
     try:
         with (
             open(messages_file, encoding="utf-8") as stream,
-            tqdm(total=total, unit=" msgs", desc="ingest", file=sys.stderr) as progress,
+            bar(total=total, unit=" msgs", desc="ingest") as progress,
         ):
             records = file_records(stream, messages_file.name)
             report = ingest(store, settings.rule_settings(), records, 2000, progress)
@@ -80,9 +109,11 @@ def _ingest_file(settings: Settings, messages_file: Path, total: int) -> Report:
         store.close()
 
 
-def _through_the_service(settings: Settings, lines: list[str]) -> Report:
+def _through_the_service(settings: Settings, lines: list[str]) -> tuple[Report, int]:
     """The service on a local broker: a producer plays the year onto the upstream topics
-    while bars show it being applied and the read models and the feed filling."""
+    while a bar shows it being applied and the live counters (the summary's, counted from
+    the read models) the cases and the feed filling. What was applied, and how many
+    handovers were published."""
     broker = None if settings.kafka_bootstrap else compose.local_broker().start()
     bootstrap = settings.kafka_bootstrap or (broker.bootstrap if broker else "")
     settings = settings.model_copy(
@@ -104,7 +135,10 @@ def _through_the_service(settings: Settings, lines: list[str]) -> Report:
         runner.start()
         producer = compose.kafka_producer(bootstrap, client_id="ledighed-demo-upstream")
         print("the consumer group is joining (a few seconds) ...", file=sys.stderr)
-        with tqdm(total=len(lines), desc="applied", unit=" msgs", file=sys.stderr) as applied:
+        rules = settings.rule_settings()
+        with bar(total=len(lines), desc="playback (paced)", unit=" msgs") as applied:
+            counters = Counters(applied)
+            counted_at = 0.0
             # A day's traffic at a time, as it would come: each topic is read on its own, so
             # a year sent at once would be read topic by topic, out of the order it happened.
             for start in range(0, len(lines), DEMO_CHUNK):
@@ -112,32 +146,58 @@ def _through_the_service(settings: Settings, lines: list[str]) -> Report:
                 deadline = time.monotonic() + 120
                 while service.consumer.applied < sent and time.monotonic() < deadline:
                     time.sleep(0.05)
+                if time.monotonic() - counted_at >= LIVE_EVERY_S:
+                    counters.show(_live_counters(service, rules))
+                    counted_at = time.monotonic()
                 applied.update(service.consumer.applied - applied.n)
-                applied.set_postfix(_live_view(service), refresh=False)
             while not _outbox_empty(service) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            applied.set_postfix(_live_view(service), refresh=True)
+            service.catch_up()  # the read models hold every applied message
+            counters.show(_live_counters(service, rules), refresh=True)
+            applied.refresh()
+            counters.close()
         producer.close()
         service.stop()
         runner.join(timeout=60)
-        return service.sink.totals
+        return service.sink.totals, service.publisher.handovers_published
     finally:
         if broker is not None:
             broker.stop()
 
 
-def _live_view(service: Service) -> dict[str, int]:
-    with service.store.engine.connect() as conn:
-        on_worklist = conn.scalar(
-            select(func.count()).select_from(worklist_cases).where(worklist_cases.c.in_trial)
-        )
-        feed = conn.scalar(select(func.count()).select_from(handover_feed))
-    return {
-        "cases_in_trial": on_worklist or 0,
-        "handovers": feed or 0,
-        "published": service.publisher.handovers_published,
-        "dead_letters": service.publisher.dead_letters_published,
-    }
+def live_counters(
+    store: Store, report: Report, rules: RuleSettings, published: int | None
+) -> list[str]:
+    """The summary's first three counts, under its names, from the read models as far as
+    they have got: cases by status on DEMO_DAY, messages, feed messages."""
+    with store.engine.connect() as conn:
+        facts = conn.execute(select(worklist_cases.c.facts)).scalars().all()
+        feed = conn.scalar(select(func.count()).select_from(handover_feed)) or 0
+    statuses: Counter[str] = Counter()
+    statuses.update(case_view(facts_from_json(f), DEMO_DAY, rules).status for f in facts)
+    return [_cases_line(statuses), _messages_line(report), _feed_line(feed, published)]
+
+
+def _live_counters(service: Service, rules: RuleSettings) -> list[str]:
+    return live_counters(
+        service.store, service.sink.totals, rules, service.publisher.handovers_published
+    )
+
+
+def _cases_line(statuses: Mapping[str, int]) -> str:
+    return f"cases on {DEMO_DAY}: " + ", ".join(f"{s} {statuses[s]}" for s in STATUSES)
+
+
+def _messages_line(report: Report) -> str:
+    return (
+        f"messages: {report.accepted} accepted, {report.duplicates} duplicates, "
+        f"{len(report.rejected)} rejected"
+    )
+
+
+def _feed_line(feed: int, published: int | None) -> str:
+    sent = "" if published is None else f", {published} published"
+    return f"handovers: {feed} feed messages{sent}"
 
 
 def _outbox_empty(service: Service) -> bool:
@@ -148,39 +208,36 @@ DEMO_UI_TOKENS = "demo-anna=adviser:anna,demo-ida=auditor:ida"
 """Tokens for trying the pages on the demo's store (said at the end of the demo; not secret)."""
 
 
-def _summary(store: Store, report: Report, seconds: float, rules: object, db_url: str) -> None:
-    day = date(DEMO_YEAR, 12, 31)
-    cases = all_cases(store)
-    views = [case_view(case.facts, day, rules) for case in cases]  # type: ignore[arg-type]
-    statuses = Counter(v.status for v in views)
+def summary(
+    store: Store, report: Report, rules: RuleSettings, published: int | None
+) -> list[str]:
+    """The outcome, from the log: the live counters' three counts first, under the same
+    names (cases by status on DEMO_DAY, messages, feed messages), then what they add up to."""
+    day = DEMO_DAY
+    views = [case_view(case.facts, day, rules) for case in all_cases(store)]
     exits = Counter(v.exit.reason for v in views if v.exit is not None)
-    tasks = worklist(store, day, rules)  # type: ignore[arg-type]
+    tasks = worklist(store, day, rules)
     overdue = Counter(_task_kind(t["task"]) for t in tasks if t["overdue"])
     feed = handovers(store)
     feed_types = Counter(h["type"] for h in feed)
 
-    def counts(counter: Counter[str]) -> str:
+    def counts(counter: Counter[Any]) -> str:
         return ", ".join(f"{k} {n}" for k, n in counter.most_common()) or "none"
 
-    print()
-    total = report.accepted + report.duplicates + len(report.rejected)
-    print(
-        f"ingested in {seconds:.1f} s ({total / seconds:,.0f} messages/s, "
-        f"{report.events / seconds:,.0f} events/s)"
-    )
-    print(
-        f"messages:  {report.accepted} accepted, {report.duplicates} duplicates, "
-        f"{len(report.rejected)} rejected (kept in the dead letters)"
-    )
-    print(f"cases on {day}:  {counts(statuses)}")
-    print(f"exits:     {counts(exits)}")
-    print(f"worklist on {day}:  {len(tasks)} open tasks, {sum(overdue.values())} overdue")
-    print(f"           (overdue: {counts(overdue)})")
     handed_over = len({h["case_id"] for h in feed})
-    print(
-        f"handovers: {handed_over} cases handed over, {len(feed)} feed messages "
-        f"({counts(feed_types)})"
-    )
+    return [
+        _cases_line(Counter(v.status for v in views)),
+        _messages_line(report) + " (the rejected kept in the dead letters)",
+        _feed_line(len(feed), published) + f" ({counts(feed_types)}), {handed_over} cases",
+        f"exits: {counts(exits)}",
+        f"worklist on {day}: {len(tasks)} open tasks, {sum(overdue.values())} overdue "
+        f"({counts(overdue)})",
+    ]
+
+
+def _next_steps(store: Store, report: Report, db_url: str) -> None:
+    day = DEMO_DAY
+    feed = handovers(store)
     some = next(
         (h["cpr"] for h in feed if h["type"] == "handover_revised"),
         feed[0]["cpr"] if feed else None,
