@@ -115,3 +115,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/s.db"
     return str(request.getfixturevalue("fresh_postgres_url"))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Each phase's report on the test item (`item.rep_call`), for fixtures that act on the
+    outcome (the scenario tests' golden files)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

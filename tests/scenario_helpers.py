@@ -3,13 +3,22 @@
 `Ledighed` drives `infra.cli.main([...])` against one store and parses what it printed;
 `Stable` replaces what differs from run to run (random case and member ids, the
 `recorded_at` timestamps) by placeholders, so a whole output can be compared with the
-expected JSON written out in the test.
+expected JSON; `Golden` keeps those expectations in a file beside the scenario's input,
+`tests/scenarios/<name>.expected.json`.
+
+The golden files are the reviewed expectations. When a change of behaviour is meant,
+regenerate them from the code's output and review the diff like any other change:
+
+    LEDIGHED_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/integration/test_scenarios.py -k sqlite
+    git diff tests/scenarios/
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +76,53 @@ class Stable:
         return value
 
 
+REGENERATE = os.environ.get("LEDIGHED_REGENERATE_GOLDEN") == "1"
+"""Write the golden files from the output instead of comparing (see the module's docstring)."""
+
+
+class Golden:
+    """The expected outputs of one scenario test, by a key that names the command
+    (`case 0203851234 --as-of 2021-03-05`, with the test's words on when, if it gives them:
+    `..., after tick --on 2024-01-02`; ` #2` for the second time the same key is checked),
+    in `tests/scenarios/<scenario>.expected.json`. Each output must equal its expectation
+    whole; `finish()` fails when an expectation in the file was not checked, so a check
+    dropped from a test is noticed. With LEDIGHED_REGENERATE_GOLDEN=1 the outputs are
+    written to the file instead."""
+
+    def __init__(
+        self, scenario: str, directory: Path = SCENARIOS, regenerate: bool = REGENERATE
+    ) -> None:
+        self.path = directory / f"{Path(scenario).name.removesuffix('.jsonl')}.expected.json"
+        self.regenerate = regenerate
+        self.expected: dict[str, Any] = {}
+        if not regenerate:
+            assert self.path.exists(), f"{self.path.name} is missing: regenerate it (see above)"
+            self.expected = json.loads(self.path.read_text(encoding="utf-8"))
+        self.seen: dict[str, Any] = {}
+        self.times: Counter[str] = Counter()
+        self.failed = False
+
+    def check(self, command: str, actual: Any) -> Any:
+        self.times[command] += 1
+        key = command if self.times[command] == 1 else f"{command} #{self.times[command]}"
+        self.seen[key] = actual
+        if not self.regenerate:
+            assert key in self.expected, f"{key!r} is not in {self.path.name}: regenerate it"
+            self.failed = self.failed or actual != self.expected[key]
+            assert actual == self.expected[key], f"{key} (expected: {self.path.name})"
+        return actual
+
+    def finish(self, passed: bool = True) -> None:
+        """At the test's end: write the file (regenerating), or fail on expectations the
+        test did not check (when it passed otherwise)."""
+        if self.regenerate:
+            text = json.dumps(self.seen, indent=2, ensure_ascii=False) + "\n"
+            self.path.write_text(text, encoding="utf-8")
+        elif passed and not self.failed:
+            unchecked = sorted(set(self.expected) - set(self.seen))
+            assert not unchecked, f"{self.path.name} expects what the test no longer checks"
+
+
 class Ledighed:
     """The `ledighed` command line over one store, as a test calls it."""
 
@@ -74,6 +130,7 @@ class Ledighed:
         self.db_url = db_url
         self.capsys = capsys
         self.stable = Stable()
+        self.golden: Golden | None = None
 
     def raw(self, *args: str) -> tuple[int, str, str]:
         """Run `ledighed ARGS --db URL`; its exit code, stdout and stderr."""
@@ -103,6 +160,23 @@ class Ledighed:
         """Ingest `tests/scenarios/NAME` (or any path) and return its report."""
         path = Path(name) if Path(name).is_absolute() else SCENARIOS / name
         return self("ingest", str(path), *options)
+
+    def expect(self, *args: str, when: str | None = None) -> Any:
+        """Run `ledighed ARGS --json` (as `__call__`) and check the output against the golden
+        file's expectation for this command (`when`: words added to its key); the output,
+        for further checks."""
+        assert self.golden is not None, "no golden file: start with expect_ingest(NAME)"
+        key = " ".join(args) + (f", {when}" if when else "")
+        return self.golden.check(key, self(*args))
+
+    def expect_ingest(self, name: str, *options: str, when: str | None = None) -> Any:
+        """`ingest(NAME, OPTIONS)` checked against the golden file, whose key leaves the
+        options out (a batch size never changes a result). The first one names the golden
+        file: `tests/scenarios/<NAME without .jsonl>.expected.json`."""
+        if self.golden is None:
+            self.golden = Golden(name)
+        key = f"ingest {name}" + (f", {when}" if when else "")
+        return self.golden.check(key, self.ingest(name, *options))
 
 
 def scenario_lines(name: str) -> list[str]:
