@@ -20,6 +20,7 @@ from domain.params import Settings
 from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
 from infra.failures import describe, is_store_or_broker_failure
+from infra.ports import UnitOfWorkPort
 from infra.runtime.tick import TickReport, end_programme
 from infra.store.store import Store
 from infra.store.unit_of_work import UnitOfWork
@@ -190,13 +191,29 @@ def _apply_batch(
     limits: Limits,
     calendar_day: date | None = None,
 ) -> None:
+    uow = UnitOfWork(store)
+    apply_records(uow, settings, records, report, offsets, group, limits, calendar_day)
+
+
+def apply_records(
+    uow: UnitOfWorkPort,
+    settings: Settings,
+    records: Sequence[InboundRecord],
+    report: Report,
+    offsets: Mapping[tuple[str, int], int] | None = None,
+    group: str = "",
+    limits: Limits = DEFAULT_LIMITS,
+    calendar_day: date | None = None,
+) -> None:
+    """The batch path on a unit of work (the store's, or the tests' in-memory fake): parse
+    each record, then apply them in order and commit (`_apply_to`)."""
     parsed: list[tuple[InboundRecord, InboundMessage | InvalidMessage]] = []
     for record in records:
         try:
             parsed.append((record, parse_message(record.payload, limits)))
         except InvalidMessage as error:
             parsed.append((record, error))
-    _apply_parsed(store, settings, parsed, report, offsets, group, calendar_day)
+    _apply_to(uow, settings, parsed, report, offsets, group, calendar_day)
 
 
 def apply_messages(
@@ -223,7 +240,20 @@ def _apply_parsed(
     group: str,
     calendar_day: date | None = None,
 ) -> None:
-    uow = UnitOfWork(store)
+    _apply_to(UnitOfWork(store), settings, parsed, report, offsets, group, calendar_day)
+
+
+def _apply_to(
+    uow: UnitOfWorkPort,
+    settings: Settings,
+    parsed: Sequence[tuple[InboundRecord, InboundMessage | InvalidMessage]],
+    report: Report,
+    offsets: Mapping[tuple[str, int], int] | None,
+    group: str,
+    calendar_day: date | None = None,
+) -> None:
+    """Deduplicate, decide each message in order (a refused one kept as a dead letter), R16
+    by the calendar if given, and commit: one transaction."""
     service = CaseService(uow, settings)
     uow.prefetch(
         (m.cpr for _, m in parsed if not isinstance(m, InvalidMessage)),

@@ -1,33 +1,41 @@
-"""An in-memory `Book` for `domain.service.CaseService`: a fake, not a mock.
+"""An in-memory store for the batch path: fakes, not mocks.
 
-`FakeBook` keeps members and cases in dicts, the way a unit of work of the real store
-does, and "saves" a batch by collecting the aggregates' pending events into an
-in-memory event log. `reload()` rebuilds every aggregate from that log, so a test can
-check that what was decided is exactly what the stored events say.
+`FakeBook` is the store's state: members and cases in dicts, an in-memory event log, the
+ids of accepted messages and the dead letters. `reload()` rebuilds every aggregate from
+that log, so a test can check that what was decided is exactly what the stored events say.
 
-`Desk` drives the service the way `ledighed ingest` does: each message is parsed by
-`domain.messages.parse_message`, a repeated message id is a no-op, and a message the
-rules refuse (`Rejected`) must have changed nothing.
+`FakeUnitOfWork` is one batch over a `FakeBook`: it implements the same unit-of-work port
+(`infra.ports.UnitOfWorkPort`) as the store's `UnitOfWork`, so the real batch path runs on
+it: `infra.ingest.apply_records` parses, deduplicates, decides, keeps refusals as dead
+letters, and commits.
+
+`Desk` sends each message through that path as a batch of its own, the way `ledighed
+ingest --batch-size 1` does, and says the outcome as the tests want it: an `InvalidMessage`
+or a `Rejected` raised (the real path has checked that a refused message changed nothing).
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Iterable
+import json
+import re
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from consumers.records import InboundRecord
 from domain.case import Case
 from domain.errors import Rejected
 from domain.member import Member
-from domain.messages import parse_message
+from domain.messages import InvalidMessage, parse_message
 from domain.params import DEFAULT_SETTINGS, Settings
 from domain.service import CaseService
 from domain.view import CaseView, case_view
+from infra.ingest import Report, apply_records
 
 CPR = "0101901234"  # born 1990-01-01: 31 years old in 2021, never in the R3 group
 BIRTH_DATE = "1990-01-01"
@@ -42,6 +50,8 @@ class FakeBook:
         self.members: dict[UUID, Member] = {}
         self.cases: dict[UUID, Case] = {}
         self.stored: dict[UUID, list[Any]] = {}  # aggregate id -> its saved events
+        self.processed: set[str] = set()  # ids of accepted messages (saved)
+        self.dead_letters: list[dict[str, Any]] = []  # refused messages (saved)
 
     # --- the Book protocol ---------------------------------------------------------------
 
@@ -97,6 +107,89 @@ class FakeBook:
         return [*self.stored.get(aggregate_id, []), *aggregate.pending_events]
 
 
+class FakeUnitOfWork:
+    """One batch over a `FakeBook`, by the unit-of-work port (`infra.ports.UnitOfWorkPort`):
+    the book's aggregates are the batch's (a fake has no cache to load from), and what the
+    batch accepted or refused is saved to the book at `commit`, all at once."""
+
+    def __init__(self, book: FakeBook) -> None:
+        self.book = book
+        self._accepted: list[str] = []
+        self._dead_letters: list[dict[str, Any]] = []
+        self._before: dict[UUID, int] = {}
+        self._touched: set[UUID] = set()
+
+    # --- the Book protocol: the book's own --------------------------------------------------
+
+    def member_id(self, cpr: str) -> UUID | None:
+        return self.book.member_id(cpr)
+
+    def enrol(self, cpr: str, birth_date: date, member: Member) -> None:
+        self.book.enrol(cpr, birth_date, member)
+
+    def member(self, member_id: UUID) -> Member:
+        self._touched.add(member_id)
+        return self.book.member(member_id)
+
+    def case(self, case_id: UUID) -> Case:
+        self._touched.add(case_id)
+        return self.book.case(case_id)
+
+    def add(self, aggregate: Case | Member) -> None:
+        self._touched.add(aggregate.id)
+        self.book.add(aggregate)
+
+    # --- the batch's outcomes ----------------------------------------------------------------
+
+    def prefetch(self, cprs: Iterable[str], message_ids: Iterable[str]) -> None:
+        """Nothing to fetch: the book is in memory."""
+
+    def is_duplicate(self, message_id: str) -> bool:
+        return message_id in self.book.processed or message_id in self._accepted
+
+    def begin_message(self) -> None:
+        self._before = self.book.pending_counts()
+
+    def check_unchanged(self) -> None:
+        after = self.book.pending_counts()
+        if set(after) != set(self._before) or after != self._before:
+            raise RuntimeError("a rejected message changed an aggregate or added one: a bug")
+
+    def accept(self, message_id: str, member_id: Any) -> None:
+        assert member_id in self.book.members
+        self._accepted.append(message_id)
+
+    def reject(
+        self,
+        raw: str,
+        error: str,
+        field: str | None,
+        message_id: str | None,
+        source: dict[str, Any],
+        value: bytes | None = None,
+        key: bytes | None = None,
+    ) -> None:
+        self._dead_letters.append(
+            {"raw": raw, "error": error, "field": field, "message_id": message_id, "source": source}
+        )
+
+    def cases(self) -> list[Case]:
+        return [self.book.cases[i] for i in self._touched if i in self.book.cases]
+
+    def commit(self, offsets: Mapping[tuple[str, int], int] | None = None, group: str = "") -> int:
+        saved = self.book.commit()
+        self.book.processed.update(self._accepted)
+        self.book.dead_letters.extend(self._dead_letters)
+        return saved
+
+
+def _json_line(message: dict[str, Any]) -> bytes:
+    """The message as upstream sends it, a JSON object; hours the tests write as a decimal
+    string ("160.33") go as the JSON number with the same digits, as the contract has them."""
+    text = json.dumps(message, default=str)
+    return re.sub(r'"hours": "(-?[0-9]+(?:\.[0-9]+)?)"', r'"hours": \1', text).encode()
+
+
 def replay(events: Iterable[Any]) -> Aggregate:
     """An aggregate rebuilt from (copies of) its events, first to last."""
     aggregate: Any = None
@@ -107,40 +200,34 @@ def replay(events: Iterable[Any]) -> Aggregate:
 
 
 class Desk:
-    """Drives a `CaseService` over a `FakeBook`, one parsed message at a time."""
+    """Sends messages through ingest's batch path on a `FakeUnitOfWork`, a batch each."""
 
     def __init__(self, settings: Settings = DEFAULT_SETTINGS) -> None:
         self.book = FakeBook()
         self.settings = settings
-        self.service = CaseService(self.book, settings)
+        self.service = CaseService(self.book, settings)  # for the tick's entry (R16)
         self.accepted: list[str] = []
         self.duplicates = 0
         self.rejected: list[tuple[str, str]] = []
-        self._offsets = itertools.count(1)
+        self._lines = itertools.count(1)
 
     def send(self, message: dict[str, Any]) -> None:
-        """Apply one message; raises `Rejected` (after checking nothing changed)."""
-        parsed = parse_message(message)
-        if parsed.message_id in self.accepted:
-            self.duplicates += 1
-            return
-        source = {
-            "message_id": parsed.message_id,
-            "topic": "test",
-            "partition": None,
-            "offset": next(self._offsets),
-        }
-        before = self.book.pending_counts()
-        known = set(before)
-        try:
-            self.service.handle(parsed, source)
-        except Rejected as error:
-            self.rejected.append((parsed.message_id, error.reason))
-            after = self.book.pending_counts()
-            assert set(after) == known, f"a rejected message added an aggregate: {error.reason}"
-            assert after == before, f"a rejected message changed an aggregate: {error.reason}"
-            raise
-        self.accepted.append(parsed.message_id)
+        """Apply one message as a batch of its own (source: topic `test`, the offset its
+        number); raises the `InvalidMessage` or `Rejected` that refused it."""
+        line = _json_line(message)
+        record = InboundRecord.from_line(line, "test", next(self._lines))
+        report = Report()
+        apply_records(FakeUnitOfWork(self.book), self.settings, [record], report)
+        self.duplicates += report.duplicates
+        if report.accepted:
+            self.accepted.append(str(message["message_id"]))
+        for refused in report.rejected:
+            self.rejected.append((refused["message_id"], refused["error"]))
+            try:
+                parse_message(line)
+            except InvalidMessage:
+                raise
+            raise Rejected(refused["error"], refused["error_field"])
 
     def try_send(self, message: dict[str, Any]) -> str | None:
         """Apply one message; the reason it was refused, or None when it was accepted."""
