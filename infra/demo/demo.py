@@ -228,7 +228,7 @@ def summary(
     return [
         _cases_line(Counter(v.status for v in views)),
         _messages_line(report) + " (the rejected kept in the dead letters)",
-        _feed_line(len(feed), published) + f" ({counts(feed_types)}), {handed_over} cases",
+        _feed_line(len(feed), published) + f" ({counts(feed_types)}) for {handed_over} cases",
         f"exits: {counts(exits)}",
         f"worklist on {day}: {len(tasks)} open tasks, {sum(overdue.values())} overdue "
         f"({counts(overdue)})",
