@@ -57,6 +57,7 @@ class StoreSink:
             ]
         self.retrying = True
         report = Report()  # a failed attempt counts nothing
+        day = self.today() if self.today is not None else None
         apply_batch(
             self.store,
             self.settings.rule_settings(),
@@ -65,10 +66,15 @@ class StoreSink:
             offsets,
             self.settings.kafka_group,
             self.settings.limits(),
-            calendar_day=self.today() if self.today is not None else None,
+            calendar_day=day,
         )
         self.retrying = False
         self.totals.add(report)
+        if report.programme_ended and day is not None:
+            log.info(
+                "tick for the batch's cases",
+                extra={"on": day.isoformat(), "exits": report.programme_ended},
+            )
 
     def positions(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
         # Called on every assignment. While this instance did not own a partition, another

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -103,3 +104,43 @@ def test_a_poison_record_goes_to_the_dlq_unchanged_and_the_good_ones_around_it_a
         assert len(store.dead_letters()) == 1
     finally:
         store.close()
+
+
+class _Calendar:
+    """The service's clock on a fixed day (infra/runtime/clock.py's Clock)."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+
+    def today(self) -> date:
+        return self.day
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def test_r16_a_case_consumed_after_the_days_tick_has_left_the_trial_at_once(
+    kafka_settings: Settings, tmp_path: Any
+) -> None:
+    # The service's calendar says 2024-03-01. Its daily tick runs at start; a member who
+    # registers 2023-10-02 in Aarhus arrives after it: the batch that applies the
+    # registration ends the case, effective 2023-12-31, as the tick of 2024-03-01 (R16),
+    # without waiting for the next day's tick.
+    settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/service.db"})
+    clock = _Calendar(date(2024, 3, 1))
+    service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1, clock=clock)
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    try:
+        produce(settings, settings.topic_members, [_registration("t-1", "0202801234")])
+        wait_for(lambda: service.sink.totals.accepted == 1, what="the first registration")
+        wait_for(lambda: service.last_tick == clock.day, what="the day's tick")
+        produce(settings, settings.topic_members, [registration("t-2", CPR, "2023-10-02")])
+        wait_for(lambda: service.sink.totals.accepted == 2, what="the late registration")
+        # each batch ended its case (0202801234 registered 2021-03-01, never left the trial)
+        assert service.sink.totals.programme_ended == 2
+        (case,) = service.store.cases_of(CPR)
+        assert (case.exit.reason, case.exit.on) == ("programme_ended", date(2023, 12, 31))
+    finally:
+        service.stop()
+        thread.join(timeout=30)
