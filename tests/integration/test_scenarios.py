@@ -256,7 +256,9 @@ def test_04_worklist_two_advisers_R4_R14_R15(cli: Ledighed) -> None:
     # S = 2021-04-12, part-time: April pro rata 19/30 of 130.00 = 82.33, then 130.00 a
     # month: 342.33 >= 333 in June (R8). availability_and_job's due-from S + 42 days is
     # 2021-05-24, 2. pinsedag, so it moves forward to 2021-05-25 (R20).
+    # The holiday h-b1 is pending as of 2021-04-21 (short notice by phone, R14) ...
     cli.expect("case", "0202822222", "--as-of", "2021-04-21")
+    # ... and approved, reason none, as of 2021-04-23 (the adviser decided on 2021-04-22).
     cli.expect("case", "0202822222", "--as-of", "2021-04-23")
 
     cli.expect("case", "0404844444", "--as-of", "2021-04-21")
