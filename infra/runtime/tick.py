@@ -50,7 +50,7 @@ def tick(
     try:
         # Every case in one pass over the log, not one query per case; only those still in
         # the trial can end by R16.
-        cases = store.replay(Case)
+        cases = [c for c in store.replay(Case) if isinstance(c, Case)]
         open_cases = [c for c in cases if c.is_in_trial and not c.facts.programme_ended]
         uow.adopt(open_cases)
         end_programme(service, open_cases, on, report)
