@@ -27,7 +27,7 @@ from infra import dead_letters, projections, text_ops, text_reads
 from infra.failures import describe
 from infra.ingest import Report, file_records, ingest
 from infra.reads import case_dicts, explain, handovers, history, worklist
-from infra.runtime.clock import parse_moment, parse_since
+from infra.runtime.clock import parse_day, parse_moment, parse_since
 from infra.runtime.tick import tick
 from infra.settings import Settings
 from infra.store import access_log, migrations
@@ -66,9 +66,9 @@ def _positive(text: str) -> int:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+        return parse_day(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _cpr(text: str) -> str:

@@ -116,8 +116,12 @@ def projections_text(rows: Sequence[dict[str, Any]]) -> str:
 
 def migrate_check_text(report: dict[str, Any]) -> str:
     where = report["current"] or "none (before migrations)"
-    verdict = "up to date" if report["at_head"] else "behind: run `ledighed migrate`"
-    return f"the store's schema is {where}, this release's {report['head']}: {verdict}"
+    if report["at_head"]:
+        return f"the store's schema is {where}, this release's: up to date"
+    text = (
+        f"the store's schema is {where}, this release's is {report['head']}: run ledighed migrate"
+    )
+    return "\n".join(wrap(text, 2, first=""))
 
 
 def migrated_text(report: dict[str, Any]) -> str:
