@@ -32,13 +32,14 @@ def case_text(case: dict[str, Any]) -> str:
     started = [
         cell(case.get("started_on")),
         f"{words(case.get('insurance'))} insured" if case.get("insurance") else None,
-        place(int(code)) if code is not None else None,
     ]
     expected, exit_ = case.get("expected_end"), case.get("exit")
     items = [
-        ("case", f"{short_case(case['case_id'])}, of {cell(case.get('cpr'))}"),
+        ("case", short_case(case["case_id"])),
+        ("cpr", cell(case.get("cpr"))),
         ("status", words(case.get("status"))),
         ("started", ", ".join(s for s in started if s)),
+        ("municipality", place(int(code)) if code is not None else NOTHING),
         ("adviser", cell(case.get("adviser"))),
         ("hours paid", hours(case.get("hours_paid"))),
         (
