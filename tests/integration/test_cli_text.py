@@ -150,3 +150,17 @@ def test_every_commands_text_equals_its_golden_file(
         f"text output differs from tests/golden/cli/ for {wrong}; if the change is meant, "
         "LEDIGHED_UPDATE_GOLDEN=1 writes the files anew (then read the diff)"
     )
+
+
+def test_help_offers_only_what_a_command_uses(capsys: pytest.CaptureFixture[str]) -> None:
+    """`timeline` has no JSON to give; `demo` names its own store; `projections rebuild` can
+    be quiet."""
+    helps = {}
+    for command in (["timeline"], ["demo"], ["projections", "rebuild"]):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        helps[command[0]] = capsys.readouterr().out
+    assert "--json" not in helps["timeline"]
+    assert "sqlite:///DIR/ledighed.db" in helps["demo"]
+    assert "sqlite:///ledighed.db" not in helps["demo"]
+    assert "--quiet" in helps["projections"]
