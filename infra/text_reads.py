@@ -173,10 +173,11 @@ def explain_text(explained: dict[str, Any]) -> str:
         + "."
     ]
     for x in explained["explanations"]:
-        versions = ", ".join(str(v) for v in x["events"]) or NOTHING
+        versions = ", ".join(str(v) for v in x["events"])
+        basis = f"from events {versions}" if versions else "from no stored event"
         out += ["", f"{words(x['subject'].replace(':', ' '))}: {_value(x['value'])}"]
         out += wrap(x["because"], 2)
-        out += wrap(f"Rule {x['rule']}; from events {versions}.", 2)
+        out += wrap(f"Rule {x['rule']}; {basis}.", 2)
     return "\n".join(out)
 
 

@@ -47,9 +47,12 @@ class Session:
         self.db_url, self.capsys = db_url, capsys
 
     def run(self, *args: str, code: int = 0) -> str:
+        """stdout; on a failure (exit `code` not 0) stderr too, each line marked `stderr: `."""
         self.capsys.readouterr()
         assert main([*args, "--db", self.db_url]) == code, (args, self.capsys.readouterr())
-        return self.capsys.readouterr().out
+        captured = self.capsys.readouterr()
+        said = "".join(f"stderr: {line}\n" for line in captured.err.splitlines() if code)
+        return captured.out + said
 
     def shown(self, *args: str, code: int = 0) -> str:
         """`$ ledighed ARGS` and its text output, the recorded moments made stable."""
@@ -121,6 +124,9 @@ def _build(session: Session, folder: Path) -> dict[str, list[str]]:
     add("tick", "tick", "--on", "2024-01-02")
     add("erase", "erase", "0203851234")
     add("erase", "erase", "0203851234", code=1)
+    erased = str(next(iter(members.values())))  # what is left of an erased member: no CPR
+    add("case", "case", "--member-id", erased, "--as-of", "2021-06-30")
+    add("history", "history", "--member-id", erased, "--as-of", "2021-03-10")
     return out
 
 
