@@ -22,12 +22,12 @@ from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
 from infra import bootstrap as compose
-from infra import dead_letters, projections
+from infra import dead_letters, projections, text_ops, text_reads
 from infra.failures import describe
 from infra.ingest import Report, file_records, ingest
 from infra.progress import bar as progress_bar
 from infra.reads import case_dicts, explain, handovers, history, worklist
-from infra.runtime.clock import parse_moment, parse_since
+from infra.runtime.clock import parse_day, parse_moment, parse_since
 from infra.runtime.tick import tick
 from infra.settings import Settings
 from infra.store import access_log, migrations
@@ -66,9 +66,9 @@ def _positive(text: str) -> int:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+        return parse_day(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _cpr(text: str) -> str:
@@ -80,10 +80,11 @@ def _cpr(text: str) -> str:
 
 @cache  # built once: tests and tools call main() many times in one process
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+    store_only = argparse.ArgumentParser(add_help=False)  # commands with no JSON to give
+    store_only.add_argument(
         "--db", help="store URL (default $LEDIGHED_DB_URL or sqlite:///ledighed.db)"
     )
+    common = argparse.ArgumentParser(add_help=False, parents=[store_only])
     common.add_argument("--json", action="store_true", help="one JSON document on stdout")
     reads = argparse.ArgumentParser(add_help=False)
     reads.add_argument(
@@ -134,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("handovers", parents=[common, reads], help="the handover feed")
 
     p = commands.add_parser(
-        "timeline", parents=[common, reads], help="a picture of the member's latest case (SVG)"
+        "timeline", parents=[store_only, reads], help="a picture of the member's latest case (SVG)"
     )
     p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
     p.add_argument("--svg", required=True, metavar="FILE", help="where to write it; - for stdout")
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild", parents=[common], help="drop a read model and rebuild it from the log"
     )
     p.add_argument("name", nargs="?", choices=projections.NAMES, help="default: all of them")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     actions.add_parser("status", parents=[common], help="each read model's position in the log")
 
     p = commands.add_parser(
@@ -222,7 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("cpr", type=_cpr, help="the member's CPR number, DDMMYYSSSS or DDMMYY-SSSS")
 
     p = commands.add_parser(
-        "demo", parents=[common], help="generate a year of messages and run it through the service"
+        "demo", help="generate a year of messages and run it through the service"
+    )
+    p.add_argument(
+        "--db",
+        help="store URL (default sqlite:///DIR/ledighed.db, made anew; $LEDIGHED_DB_URL is not "
+        "used)",
     )
     p.add_argument(
         "--members", type=_positive, default=3000, help="how many members (default 3000)"
@@ -241,62 +248,6 @@ def _print(payload: Any, as_json: bool, text: str) -> None:
         sys.stdout.write("\n")
     else:
         print(text)
-
-
-def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)
-
-
-def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    if not rows:
-        return "(none)"
-    widths = [max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += [
-        "  ".join(_cell(r.get(c)).ljust(w) for c, w in zip(columns, widths, strict=True))
-        for r in rows
-    ]
-    return "\n".join(lines)
-
-
-def _case_text(case: dict[str, Any]) -> str:
-    def dated(value: dict[str, Any] | None, *keys: str) -> str:
-        return " ".join(str(value[k]) for k in keys) if value else "-"
-
-    lines = [
-        f"case {case['case_id']}  cpr {case['cpr'] or '-'}  status {case['status']}",
-        f"started {case['started_on'] or '-'}  {case['insurance'] or '-'}"
-        f"  municipality {case['municipality_code']}  adviser {case['adviser'] or '-'}",
-        f"hours paid {case['hours_paid']}"
-        f"  expected end {dated(case['expected_end'], 'on', 'rule')}"
-        f"  exit {dated(case['exit'], 'reason', 'on', 'rule')}",
-    ]
-    if case["outside_reason"]:
-        lines.append(f"outside the trial: {case['outside_reason']}")
-    if case["meetings"]:
-        lines.append(
-            _table(case["meetings"], ["kind", "due_from", "due_by", "held_on", "state", "rule"])
-        )
-    if case["holidays"]:
-        lines.append(
-            _table(case["holidays"], ["request_id", "first_day", "last_day", "status", "reason"])
-        )
-    if case["less_intensive"]:
-        li = case["less_intensive"]
-        lines.append(
-            f"less intensive: {li['status']} until {li['until']} ({li['reason'] or 'R18'})"
-        )
-    return "\n".join(lines)
-
-
-def _explain_text(explained: dict[str, Any]) -> str:
-    """One line per derived fact: `subject: value (rule) — because [events v2, v5]`."""
-    lines = [f"case {explained['case_id']}  cpr {explained['cpr']}  as of {explained['as_of']}"]
-    for x in explained["explanations"]:
-        value = x["value"] if isinstance(x["value"], str) else json.dumps(x["value"])
-        events = ", ".join(f"v{v}" for v in x["events"])
-        lines.append(f"{x['subject']}: {value} ({x['rule']}) — {x['because']} [events {events}]")
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -404,8 +355,7 @@ def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
         found = migrations.state(engine)
         if check_only:
             report = {"current": found.current, "head": found.head, "at_head": found.at_head}
-            where = found.current or "none (before migrations)"
-            _print(report, as_json, f"schema {where}, this release's {found.head}")
+            _print(report, as_json, text_ops.migrate_check_text(report))
             return 0 if found.at_head else 1
         if not found.known:
             raise migrations.StoreNotMigrated(
@@ -424,7 +374,7 @@ def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
     finally:
         store.close()
     report = {"from": before, "to": after}
-    _print(report, as_json, f"migrated from {before or 'none (before migrations)'} to {after}")
+    _print(report, as_json, text_ops.migrated_text(report))
     return 0
 
 
@@ -450,9 +400,7 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, store: Store) ->
         rows = dead_letters.listing(store, args.status, args.topic, args.day)
         for row in rows:
             row["topic"] = row["source"].get("topic")
-        text = _table(
-            rows, ["id", "status", "count", "last_seen", "topic", "message_id", "error"]
-        )
+        text = text_ops.dead_letters_text(rows)
         _print([{k: v for k, v in r.items() if k != "topic"} for r in rows], args.json, text)
         return 0
     if args.action == "show":
@@ -467,8 +415,7 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, store: Store) ->
         raise ValueError("dead-letters retry needs an id, or --all for every open one")
     outcome = dead_letters.retry(store, settings.rule_settings(), None if args.all else [args.id])
     projections.catch_up(store)
-    text = f"{len(outcome['resolved'])} resolved, {len(outcome['still_rejected'])} still rejected"
-    _print(outcome, args.json, text)
+    _print(outcome, args.json, text_ops.retry_text(outcome))
     return 0
 
 
@@ -510,14 +457,7 @@ def _ingest(args: argparse.Namespace, settings: Settings, store: Store) -> int:
             progress.close()
         projections.catch_up(store)
     finally:
-        summary = (
-            f"{report.accepted} accepted, {report.duplicates} duplicates, "
-            f"{len(report.rejected)} rejected"
-        )
-        rejected = "\n".join(
-            f"  line {r['line']}: {r['message_id']}: {r['error']}" for r in report.rejected
-        )
-        _print(report.as_dict(), args.json, summary + ("\n" + rejected if rejected else ""))
+        _print(report.as_dict(), args.json, text_ops.ingest_text(report.as_dict()))
     return 0
 
 
@@ -533,30 +473,21 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         if not cases:
             return _no_case(store, args, day)
         payload: Any = cases if args.all else cases[-1]
-        text = "\n\n".join(_case_text(c) for c in (cases if args.all else cases[-1:]))
-        _print(payload, args.json, text)
+        _print(payload, args.json, text_reads.cases_text(cases if args.all else cases[-1:]))
         return 0
     if args.command == "history":
         rows = history(store, args.cpr, args.as_of, args.known_at, args.member_id)
-        _print(
-            rows,
-            args.json,
-            _table(rows, ["case_id", "version", "type", "effective_on", "recorded_at"]),
-        )
+        _print(rows, args.json, text_reads.history_text(rows))
         return 0
     if args.command == "worklist":
         rows = worklist(store, day, rules, args.adviser, args.known_at)
-        _print(
-            rows,
-            args.json,
-            _table(rows, ["due_by", "overdue", "task", "cpr", "adviser", "case_id"]),
-        )
+        _print(rows, args.json, text_reads.worklist_text(rows))
         return 0
     if args.command == "explain":
         explained = explain(store, args.cpr, day, rules, args.known_at)
         if explained is None:
             return _no_case(store, args, day)
-        _print(explained, args.json, _explain_text(explained))
+        _print(explained, args.json, text_reads.explain_text(explained))
         return 0
     if args.command == "timeline":
         from infra.timeline import timeline_svg
@@ -568,22 +499,20 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
             sys.stdout.write(svg)
         else:
             Path(args.svg).write_text(svg, encoding="utf-8")
-            print(args.svg)
+            print(text_ops.written_text(args.svg))
         return 0
     if args.command == "handovers":
         rows = handovers(store, args.known_at)
         if getattr(args, "as_of", None):
             rows = [r for r in rows if r["effective_on"] <= day.isoformat()]
-        _print(
-            rows, args.json, _table(rows, ["message_id", "type", "reason", "effective_on", "cpr"])
-        )
+        _print(rows, args.json, text_reads.handovers_text(rows))
         return 0
     if args.command == "tick":
         clock = compose.clock()
         report = tick(store, args.on or clock.today(), rules, clock=clock)
         store.expire_dead_letters(settings.dead_letter_retention_days)
         projections.catch_up(store)
-        _print(report.as_dict(), args.json, f"{report.exits} exits, {report.handovers} handovers")
+        _print(report.as_dict(), args.json, text_ops.tick_text(report.as_dict()))
         return 0
     if args.command == "access-log":
         member_id = store.member_ids([args.cpr]).get(args.cpr) if args.cpr else None
@@ -600,35 +529,27 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
                 limit=args.limit,
             )
         )
-        shown = [{**e, "members": len(e["member_ids"])} for e in entries]
-        columns = ["entry_id", "read_at", "reader", "role", "what", "rows", "members"]
-        _print(entries, args.json, _table(shown, columns))
+        _print(entries, args.json, text_ops.access_log_text(entries))
         return 0
     if args.command == "audit":
         checked, breaks = verify(store.engine, store.events_table, store.secrets)
         report = {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
-        lines = [f"{checked} events checked, {len(breaks)} broken chains"] + [
-            f"  {b.originator_id} v{b.version}: {b.problem}" for b in breaks
-        ]
-        _print(report, args.json, "\n".join(lines))
+        _print(report, args.json, text_ops.audit_text(report))
         return 1 if breaks else 0
     if args.command == "dead-letters":
         return _dead_letters(args, settings, store)
     if args.command == "erase":
         erased = store.erase_member(args.cpr, settings.dead_letter_retention_days)
-        _print({"erased": erased}, args.json, "erased" if erased else f"no member {args.cpr}")
+        _print({"erased": erased}, args.json, text_ops.erase_text(erased, args.cpr))
         return 0 if erased else 1
     if args.command == "projections" and args.action == "rebuild":
-        applied = projections.rebuild(store, [args.name] if args.name else None, quiet=args.json)
-        text = ", ".join(f"{name}: {count} events" for name, count in applied.items())
-        _print(applied, args.json, f"rebuilt {text}")
+        quiet = args.json or args.quiet
+        applied = projections.rebuild(store, [args.name] if args.name else None, quiet=quiet)
+        _print(applied, args.json, text_ops.rebuilt_text(applied))
         return 0
     if args.command == "projections":
         rows = projections.status(store)
-        for row in rows:
-            row["state"] = "caught up" if row["caught_up"] else f"{row['pending']} events to apply"
-        text = _table(rows, ["name", "state", "position", "head"])
-        _print([{k: v for k, v in r.items() if k != "state"} for r in rows], args.json, text)
+        _print(rows, args.json, text_ops.projections_text(rows))
         return 0
     raise AssertionError(args.command)
 

@@ -9,7 +9,7 @@ expected JSON; `Golden` keeps those expectations in a file beside the scenario's
 The golden files are the reviewed expectations. When a change of behaviour is meant,
 regenerate them from the code's output and review the diff like any other change:
 
-    LEDIGHED_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/integration/test_scenarios.py -k sqlite
+    LEDIGHED_UPDATE_GOLDEN=1 .venv/bin/pytest tests/integration/test_scenarios.py -k sqlite
     git diff tests/scenarios/
 """
 
@@ -76,7 +76,7 @@ class Stable:
         return value
 
 
-REGENERATE = os.environ.get("LEDIGHED_REGENERATE_GOLDEN") == "1"
+REGENERATE = os.environ.get("LEDIGHED_UPDATE_GOLDEN") == "1"
 """Write the golden files from the output instead of comparing (see the module's docstring)."""
 
 
@@ -86,7 +86,7 @@ class Golden:
     `..., after tick --on 2024-01-02`; ` #2` for the second time the same key is checked),
     in `tests/scenarios/<scenario>.expected.json`. Each output must equal its expectation
     whole; `finish()` fails when an expectation in the file was not checked, so a check
-    dropped from a test is noticed. With LEDIGHED_REGENERATE_GOLDEN=1 the outputs are
+    dropped from a test is noticed. With LEDIGHED_UPDATE_GOLDEN=1 the outputs are
     written to the file instead."""
 
     def __init__(

@@ -18,8 +18,9 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.cpr import normalize_cpr
 from domain.messages import InboundMessage
-from infra.runtime.clock import parse_moment, parse_since
+from infra.runtime.clock import parse_day, parse_moment, parse_since
 from infra.store import tables
 from infra.store.store import Store
 from projections.tables import handover_published
@@ -100,6 +101,27 @@ def moment(known_at: str | None, field: str = "known_at", since: bool = False) -
         raise Invalid(str(error), field) from None
 
 
+PARAMETERS: dict[str, Callable[[str], object]] = {
+    "cpr": normalize_cpr,
+    "as_of": parse_day,
+    "day": parse_day,
+}
+"""The parameters the command line takes too, each with the function both read it with."""
+
+
+def parameter_reason(field: str | None, given: object) -> str | None:
+    """Why a parameter of PARAMETERS is wrong, in the command line's words (None: not one of
+    them, or its function finds nothing wrong)."""
+    parse = PARAMETERS.get(field or "")
+    if parse is None or not isinstance(given, str):
+        return None
+    try:
+        parse(given)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def optional(module: Any, name: str) -> Callable[..., Any]:
     """A function another part of the project adds; 501 until it is there."""
     found = getattr(module, name, None)
@@ -119,6 +141,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bad_request(_: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"][1:]) or None
+        reason = parameter_reason(field, first.get("input"))
+        if reason is not None:
+            return JSONResponse({"error": reason, "error_field": field}, 422)
         return JSONResponse({"error": f"{field}: {first['msg']}", "error_field": field}, 422)
 
     @app.exception_handler(Invalid)

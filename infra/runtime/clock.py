@@ -10,6 +10,14 @@ from zoneinfo import ZoneInfo
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 
+def parse_day(text: str) -> date:
+    """A day as `--as-of` and the API's `as_of` take it; ValueError in words otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
 def parse_moment(text: str) -> datetime:
     """An ISO moment; without a zone it is Copenhagen time; a day alone means its end
     ("what had been recorded by 3 April" includes all of 3 April)."""

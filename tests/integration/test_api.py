@@ -322,6 +322,36 @@ def test_bad_parameters_are_422_with_the_field(api: tuple[TestClient, Store, str
         assert response.json()["error_field"] == field
 
 
+def test_a_bad_cpr_or_day_is_worded_as_the_command_line_words_it(
+    api: tuple[TestClient, Store, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not pydantic's `String should match pattern ...`: the reason `ledighed` gives."""
+    client, _, db = api
+    for path, params, field, argv in [
+        ("/cases/123", {}, "cpr", ["case", "123"]),
+        ("/cases/3213001234", {}, "cpr", ["case", "3213001234"]),
+        (
+            f"/cases/{MOVED}",
+            {"as_of": "2021-13-01"},
+            "as_of",
+            ["case", MOVED, "--as-of", "2021-13-01"],
+        ),
+        ("/worklist", {"as_of": "soon"}, "as_of", ["worklist", "--as-of", "soon"]),
+    ]:
+        response = client.get(path, params=params, headers=bearer("auditor"))
+        assert response.status_code == 422, (path, response.text)
+        body = response.json()
+        assert body["error_field"] == field
+        with pytest.raises(SystemExit):
+            main([*argv, "--db", db])
+        said = capsys.readouterr().err.strip().splitlines()[-1]
+        assert said.endswith(": " + body["error"]), (said, body)
+    assert (
+        "is not a CPR number (expected 10 digits DDMMYYSSSS"
+        in client.get("/cases/123", headers=bearer("auditor")).json()["error"]
+    )
+
+
 # --- the same answers as the command line -------------------------------------------------
 
 

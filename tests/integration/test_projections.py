@@ -299,13 +299,17 @@ def test_command_line_rebuild_and_status(store: Store, capsys: pytest.CaptureFix
     }
     assert main(["projections", "rebuild", "handovers", "--db", url]) == 0
     captured = capsys.readouterr()
-    assert captured.out.strip() == "rebuilt handovers: 2 events"
+    assert captured.out.strip() == "rebuilt handovers (2 events applied)"
     assert "handovers" in captured.err and "100%" in captured.err  # the progress bar
     assert snapshot(store) == before
+    assert main(["projections", "rebuild", "handovers", "--quiet", "--db", url]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "rebuilt handovers (2 events applied)"
+    assert "100%" not in captured.err  # --quiet: no progress bar
 
     assert main(["projections", "status", "--db", url]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["name", "state", "position", "head"]
+    assert lines[0].split() == ["read", "model", "state", "position", "log", "head"]
     assert all("caught up" in line for line in lines[1:])
     with store.engine.begin() as conn:  # the feed set back to the log's start: behind
         conn.execute(positions.update().where(positions.c.name == "handovers").values(position=0))

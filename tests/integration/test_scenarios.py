@@ -14,7 +14,7 @@ SQLite and on PostgreSQL (a fresh database per test). Rule ids are those of RULE
 
 When a change of behaviour is meant, regenerate the golden files and review their diff:
 
-    LEDIGHED_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/integration/test_scenarios.py -k sqlite
+    LEDIGHED_UPDATE_GOLDEN=1 .venv/bin/pytest tests/integration/test_scenarios.py -k sqlite
     git diff tests/scenarios/
 """
 

@@ -50,7 +50,7 @@ def test_the_picture_of_a_worked_case_names_what_an_auditor_looks_for(
     out = tmp_path / "case.svg"
     code = main(["timeline", CPR, "--svg", str(out), "--as-of", "2021-07-01", "--db", db])
     assert code == 0
-    assert capsys.readouterr().out.strip() == str(out)
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
     _, desc, text = _picture(out.read_text(encoding="utf-8"))
     for kind in ("cv_and_job", "availability_and_job", "joint"):  # R4: one lane per meeting
         assert kind in text and kind in desc
