@@ -252,7 +252,7 @@ def _next_steps(store: Store, report: Report, db_url: str) -> None:
         print(f"  {command} case {some} {db} --as-of {day}")
         print(f"  {command} explain {some} {db} --as-of {day}")
         print(f"  {command} history {some} {db} --json")
-        print(f"  {command} timeline {some} {db} --as-of {day} --svg case.svg")
+        print(f"  {command} timeline {some} {db} --as-of {day} --svg /tmp/case.svg")
     print("the pages for advisers and auditors (a browser on this machine):")
     print(f"  LEDIGHED_API_TOKENS={DEMO_UI_TOKENS} {command} serve {db} --port 8000")
     print(
