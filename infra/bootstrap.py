@@ -13,7 +13,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from infra import projections
 from infra.kafka.broker import LocalBroker
-from infra.runtime.clock import SYSTEM_CLOCK, Clock
+from infra.clock import SYSTEM_CLOCK, Clock
 from infra.settings import Settings
 from infra.store.store import Store
 from projections.runner import Projection

@@ -27,8 +27,8 @@ from infra import dead_letters, projections
 from infra.failures import describe
 from infra.ingest import Report, file_records, ingest
 from infra.reads import case_dicts, explain, handovers, history, worklist
-from infra.runtime.clock import parse_moment, parse_since
-from infra.runtime.tick import tick
+from infra.clock import parse_moment, parse_since
+from infra.tick import tick
 from infra.settings import Settings
 from infra.store import access_log, migrations
 from infra.store.hashchain import verify

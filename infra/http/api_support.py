@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.messages import InboundMessage
-from infra.runtime.clock import parse_moment, parse_since
+from infra.clock import parse_moment, parse_since
 from infra.store import tables
 from infra.store.store import Store
 from projections.tables import handover_published

@@ -22,8 +22,8 @@ from infra.failures import describe
 from infra.ingest import Report, apply_batch
 from infra.kafka.publisher import Publisher
 from infra.reads import feed_message
-from infra.runtime.clock import Clock
-from infra.runtime.tick import tick
+from infra.clock import Clock
+from infra.tick import tick
 from infra.settings import Settings
 from infra.store.store import Store
 from projections import handovers as handover_feed

@@ -1,4 +1,4 @@
-"""The runtime reads "now" from the clock it is handed (infra/runtime/clock.py), which the
+"""The runtime reads "now" from the clock it is handed (infra/clock.py), which the
 composition root (infra/bootstrap.py) builds: the tick gives up a parked message by the
 clock's moment, not the machine's."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 from infra import bootstrap
 from infra.cli import main
-from infra.runtime.clock import SYSTEM_CLOCK
-from infra.runtime.tick import tick
+from infra.clock import SYSTEM_CLOCK
+from infra.tick import tick
 from infra.settings import Settings
 
 CPR = "0101901234"

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from consumers.records import InboundRecord
 from domain.params import Settings
 from infra.ingest import Report, apply_batch
-from infra.runtime.tick import tick
+from infra.tick import tick
 from infra.store.store import Store
 from tests.kafka_helpers import hours, registration
 
