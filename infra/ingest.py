@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
-
-from eventsourcing.persistence import IntegrityError
 
 from consumers.records import InboundRecord
 from domain.errors import Rejected
@@ -43,11 +39,6 @@ class Report:
         self.duplicates += other.duplicates
         self.events += other.events
         self.rejected.extend(other.rejected)
-
-
-CONFLICT_ATTEMPTS = 10
-"""How often a batch is applied before a version conflict is given up on: another writer
-busy with the same members may win a few times in a row, each wait a little longer."""
 
 
 def _source(record: InboundRecord, message_id: str | None) -> dict[str, Any]:
@@ -139,32 +130,6 @@ def _message_id(record: InboundRecord, limits: Limits) -> str | None:
         return parse_message(record.payload, limits).message_id
     except InvalidMessage as error:
         return error.message_id
-
-
-def apply_batch_retrying(
-    store: Store,
-    settings: Settings,
-    records: Sequence[InboundRecord],
-    report: Report,
-    attempts: int = CONFLICT_ATTEMPTS,
-    limits: Limits = DEFAULT_LIMITS,
-) -> None:
-    """`apply_batch`, applied again from the stored state when another writer saved one of
-    the batch's aggregates (or message ids) meanwhile: a version conflict, not an error of
-    the batch. Only the attempt that was saved counts in `report`."""
-    for attempt in range(1, attempts + 1):
-        attempt_report = Report()
-        try:
-            apply_batch(store, settings, records, attempt_report, limits=limits)
-        except IntegrityError:
-            # apply_batch dropped the cached aggregates: the next attempt loads them again,
-            # after a short random wait so that two writers stop meeting in step.
-            if attempt == attempts:
-                raise
-            time.sleep(random.uniform(0, 0.02 * attempt))
-            continue
-        report.add(attempt_report)
-        return
 
 
 def _apply_batch(
@@ -275,21 +240,3 @@ def batches(records: Iterable[InboundRecord], size: int) -> Iterator[list[Inboun
     while batch := list(islice(iterator, size)):
         yield batch
 
-
-def ingest(
-    store: Store,
-    settings: Settings,
-    records: Iterable[InboundRecord],
-    batch_size: int = 2000,
-    progress: Any = None,
-    limits: Limits = DEFAULT_LIMITS,
-    report: Report | None = None,
-) -> Report:
-    """Apply every record in file order, `batch_size` messages to a transaction; into
-    `report` if given (it then holds what was saved also when a batch fails)."""
-    report = Report() if report is None else report
-    for batch in batches(records, batch_size):
-        apply_batch_retrying(store, settings, batch, report, limits=limits)
-        if progress is not None:
-            progress.update(len(batch))
-    return report

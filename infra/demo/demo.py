@@ -9,21 +9,15 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
 from tqdm import tqdm
 
-from domain.view import case_view
+from domain.untrusted import DEFAULT_LIMITS
 from infra import bootstrap as compose
+from infra.application import Ledighed, Report
 from infra.demo.demo_data import generate_lines, write_jsonl
 from infra.demo.playback import play
-from infra.ingest import Report, file_records, ingest
-from infra.kafka.broker import default_topics, ensure_topics
-from infra.projections import catch_up
-from infra.reads import all_cases, handovers, worklist
 from infra.runtime.service import Service
 from infra.settings import Settings
-from infra.store.store import Store
-from projections.tables import handover_feed, worklist_cases
 
 DEMO_YEAR = 2021
 DEMO_CHUNK = 100  # messages played before waiting for them to be applied: about a day's
@@ -57,27 +51,27 @@ def run_demo(
     else:
         report = _ingest_file(settings, messages_file, len(lines))
     seconds = time.perf_counter() - started
-    store = compose.store(db_url)
+    ledighed = compose.application(settings)
     try:
-        _summary(store, report, seconds, settings.rule_settings(), db_url)
+        _summary(ledighed, report, seconds, db_url)
     finally:
-        store.close()
+        ledighed.close()
     return 0
 
 
 def _ingest_file(settings: Settings, messages_file: Path, total: int) -> Report:
-    store = compose.store(settings.db_url)
+    ledighed = compose.application(settings)
     try:
         with (
             open(messages_file, encoding="utf-8") as stream,
             tqdm(total=total, unit=" msgs", desc="ingest", file=sys.stderr) as progress,
         ):
-            records = file_records(stream, messages_file.name)
-            report = ingest(store, settings.rule_settings(), records, 2000, progress)
-        catch_up(store)
+            records = ledighed.file_records(stream, messages_file.name)
+            report = ledighed.ingest(records, 2000, progress, limits=DEFAULT_LIMITS)
+        ledighed.catch_up()
         return report
     finally:
-        store.close()
+        ledighed.close()
 
 
 def _through_the_service(settings: Settings, lines: list[str]) -> Report:
@@ -98,7 +92,7 @@ def _through_the_service(settings: Settings, lines: list[str]) -> Report:
         file=sys.stderr,
     )
     try:
-        ensure_topics(bootstrap, default_topics(settings))
+        compose.create_topics(settings, bootstrap)
         service = Service(settings, bootstrap, report_every_s=3600)
         runner = threading.Thread(target=service.run, name="service", daemon=True)
         runner.start()
@@ -127,14 +121,8 @@ def _through_the_service(settings: Settings, lines: list[str]) -> Report:
 
 
 def _live_view(service: Service) -> dict[str, int]:
-    with service.store.engine.connect() as conn:
-        on_worklist = conn.scalar(
-            select(func.count()).select_from(worklist_cases).where(worklist_cases.c.in_trial)
-        )
-        feed = conn.scalar(select(func.count()).select_from(handover_feed))
     return {
-        "cases_in_trial": on_worklist or 0,
-        "handovers": feed or 0,
+        **service.ledighed.live_counts(),
         "published": service.publisher.handovers_published,
         "dead_letters": service.publisher.dead_letters_published,
     }
@@ -148,15 +136,14 @@ DEMO_UI_TOKENS = "demo-anna=adviser:anna,demo-ida=auditor:ida"
 """Tokens for trying the pages on the demo's store (said at the end of the demo; not secret)."""
 
 
-def _summary(store: Store, report: Report, seconds: float, rules: object, db_url: str) -> None:
+def _summary(ledighed: Ledighed, report: Report, seconds: float, db_url: str) -> None:
     day = date(DEMO_YEAR, 12, 31)
-    cases = all_cases(store)
-    views = [case_view(case.facts, day, rules) for case in cases]  # type: ignore[arg-type]
-    statuses = Counter(v.status for v in views)
-    exits = Counter(v.exit.reason for v in views if v.exit is not None)
-    tasks = worklist(store, day, rules)  # type: ignore[arg-type]
+    views = ledighed.case_views(day)
+    statuses: Counter[str] = Counter(v.status for v in views)
+    exits: Counter[str] = Counter(v.exit.reason for v in views if v.exit is not None)
+    tasks = ledighed.worklist(day)
     overdue = Counter(_task_kind(t["task"]) for t in tasks if t["overdue"])
-    feed = handovers(store)
+    feed = ledighed.handovers()
     feed_types = Counter(h["type"] for h in feed)
 
     def counts(counter: Counter[str]) -> str:

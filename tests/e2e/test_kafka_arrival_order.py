@@ -74,10 +74,10 @@ def test_records_read_before_the_registration_end_as_in_calendar_order(
     service = services.start(settings)
     members = len(streams["akasse.members"])
     wait_for(lambda: service.sink.totals.accepted == members, what="the registration")
-    assert service.store.dead_letters() == []
+    assert service.ledighed.store.dead_letters() == []
     assert services.errors == []
     kafka_cases = _cases(settings.db_url)
     reference = _cases(_in_calendar_order(streams, tmp_path))
     assert kafka_cases == reference
-    (case,) = case_dicts(service.store, CPR, date(2021, 12, 31), settings.rule_settings())
+    (case,) = case_dicts(service.ledighed.store, CPR, date(2021, 12, 31), settings.rule_settings())
     assert case["exit"]["reason"] == "hours_threshold"

@@ -96,7 +96,7 @@ def test_a_poison_record_goes_to_the_dlq_unchanged_and_the_good_ones_around_it_a
         "source_offset",
     }
     wait_for(lambda: service.sink.totals.accepted == 2, what="the two good records")
-    store = Store(settings.model_copy(update={"db_url": service.store.url}).db_url)
+    store = Store(settings.model_copy(update={"db_url": service.ledighed.store.url}).db_url)
     try:
         (case,) = store.cases_of(CPR)
         assert [p.hours for p in case.facts.payments] == [100]

@@ -12,8 +12,8 @@ from pathlib import Path
 from infra import bootstrap
 from infra.cli import main
 from infra.clock import SYSTEM_CLOCK
-from infra.tick import tick
 from infra.settings import Settings
+from infra.tick import tick
 
 CPR = "0101901234"
 LINES = [
