@@ -1,4 +1,4 @@
-"""The `ledighed` command line: the contract's commands over one store (the composition root)."""
+"""The `ledighed` command line: the contract's commands, each a call on the application."""
 
 from __future__ import annotations
 
