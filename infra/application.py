@@ -81,9 +81,9 @@ class Ledighed:
         rules: RuleSettings | None = None,
         read_models: Sequence[Projection] | None = None,
     ) -> None:
-        """`read_models`: projection objects kept for the application's life (the running
-        service's, so that the worklist keeps the cases it has seen); without them each
-        catch-up makes its own."""
+        """`read_models`: the projection objects `catch_up` drives, kept for the
+        application's life (so that a running service's worklist keeps the cases it has
+        seen); without them each catch-up makes its own."""
         self.store = store
         self.settings = settings or Settings()
         self.clock = clock

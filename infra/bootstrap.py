@@ -31,22 +31,17 @@ def store(db_url: str) -> Store:
     return Store(db_url)
 
 
-def application(
-    settings: Settings,
-    over: Store | None = None,
-    at: Clock | None = None,
-    keep_read_models: bool = False,
-) -> Ledighed:
+def application(settings: Settings, over: Store | None = None, at: Clock | None = None) -> Ledighed:
     """The application over the store at `settings.db_url` (or `over` a store a test
-    opened already), with the clock `at` (by default the machine's). `keep_read_models`:
-    the read models' objects live as long as the application (the running service), so
-    that the worklist keeps the cases it has seen."""
+    opened already), with its read models (they live as long as the application, so that
+    a running service's worklist keeps the cases it has seen) and the clock `at` (by
+    default the machine's)."""
     opened = store(settings.db_url) if over is None else over
     return Ledighed(
         opened,
         settings,
         clock() if at is None else at,
-        read_models=list(read_models(opened).values()) if keep_read_models else None,
+        read_models=list(read_models(opened).values()),
     )
 
 

@@ -73,7 +73,7 @@ class Service:
         self.bootstrap = bootstrap
         self.report_every_s = report_every_s
         self.stopping = threading.Event()
-        self.ledighed = compose.application(settings, at=clock, keep_read_models=True)
+        self.ledighed = compose.application(settings, at=clock)
         self.clock = self.ledighed.clock
         self.sink = StoreSink(self.ledighed, settings)
         self.consumer = InboundConsumer(
