@@ -10,6 +10,9 @@ infra/reads.py and infra/timeline.py (the queries), infra/projections.py (the re
 and infra/dead_letters.py. What lives here once is the retry on a version conflict: another
 writer saved one of the same aggregates (or message ids) meanwhile, and the work is done
 again from the stored state.
+
+Longer than the house's ~300 lines on purpose: it is the one list of what the system does,
+each use case a few lines that delegate, and splitting it would split that list.
 """
 
 from __future__ import annotations
