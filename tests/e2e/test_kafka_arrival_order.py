@@ -68,7 +68,7 @@ def test_records_read_before_the_registration_end_as_in_calendar_order(
     count = sum(len(streams[name]) for name in early)
     first = services.start(settings)
     wait_for(lambda: first.sink.totals.accepted == count, what=f"the {count} early records")
-    assert first.store.dead_letters() == []
+    assert first.ledighed.store.dead_letters() == []
     services.stop_all()
     produce(settings, settings.topic_members, streams["akasse.members"])
     service = services.start(settings)
