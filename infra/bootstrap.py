@@ -1,8 +1,9 @@
-"""The composition root: the one module that builds the adapters from the settings (the
-store, the Kafka consumer and producer, the local broker, the read models, the clock).
+"""The composition root: the one module that builds, from the settings, the store, the
+application over it (infra/application.py), the Kafka consumer and producer and the
+publisher, the local broker, the read models and the clock.
 
-The entry points (infra/cli.py, infra/http, infra/runtime, infra/demo) and the tools ask it;
-no other module constructs these (tests may).
+The entry points (infra/cli.py, infra/http, infra/ui, infra/runtime, infra/demo) and the
+tools ask it; no other module constructs these (tests may).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
+from sqlalchemy import create_engine
 
 from infra import projections
-from infra.kafka.broker import LocalBroker
-from infra.runtime.clock import SYSTEM_CLOCK, Clock
+from infra.application import Ledighed, StoreSchema
+from infra.clock import SYSTEM_CLOCK, Clock
+from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
+from infra.kafka.publisher import Publisher
 from infra.settings import Settings
-from infra.store.store import Store
+from infra.store.store import Store, sqlalchemy_url
 from projections.runner import Projection
 
 # How long a Kafka client waits for the brokers it was given before `ledighed run` says so.
@@ -25,6 +29,25 @@ BOOTSTRAP_TIMEOUT_MS = 8000
 def store(db_url: str) -> Store:
     """The event store at `db_url` (`Settings.db_url` or a `--db` option)."""
     return Store(db_url)
+
+
+def application(settings: Settings, over: Store | None = None, at: Clock | None = None) -> Ledighed:
+    """The application over the store at `settings.db_url` (or `over` a store a test
+    opened already), with its read models (they live as long as the application, so that
+    a running service's worklist keeps the cases it has seen) and the clock `at` (by
+    default the machine's)."""
+    opened = store(settings.db_url) if over is None else over
+    return Ledighed(
+        opened,
+        settings,
+        clock() if at is None else at,
+        read_models=list(read_models(opened).values()),
+    )
+
+
+def store_schema(db_url: str) -> StoreSchema:
+    """The store's schema, to check or migrate before the store itself can open."""
+    return StoreSchema(create_engine(sqlalchemy_url(db_url)))
 
 
 def kafka_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaConsumer:
@@ -67,9 +90,25 @@ def kafka_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
+def publisher(settings: Settings, bootstrap: str, ledighed: Ledighed) -> Publisher:
+    """The publisher: the handover outbox to its topic, rejected records to the DLQs."""
+    return Publisher(
+        ledighed.store,
+        kafka_producer(bootstrap),
+        settings.topic_handovers,
+        unpublished_handovers=ledighed.unpublished_handovers,
+        mark_handovers=ledighed.mark_handovers_published,
+    )
+
+
 def local_broker() -> LocalBroker:
     """The local Kafka-compatible broker (Tansu), not yet started."""
     return LocalBroker()
+
+
+def create_topics(settings: Settings, bootstrap: str) -> None:
+    """The service's topics on the broker at `bootstrap` (those missing; a local broker's)."""
+    ensure_topics(bootstrap, default_topics(settings))
 
 
 def read_models(store: Store) -> dict[str, Projection]:

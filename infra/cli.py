@@ -1,4 +1,4 @@
-"""The `ledighed` command line: the contract's commands over one store (the composition root)."""
+"""The `ledighed` command line: the contract's commands, each a call on the application."""
 
 from __future__ import annotations
 
@@ -15,25 +15,27 @@ from uuid import UUID
 
 from eventsourcing import persistence
 from kafka.errors import KafkaError
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from domain import outbound
 from domain.cpr import normalize_cpr
 from domain.messages import contract_json_schema
 from infra import bootstrap as compose
-from infra import dead_letters, projections, text_ops, text_reads
+from infra import text_ops, text_reads
+from infra.application import (
+    DEAD_LETTER_STATUSES,
+    PROJECTIONS,
+    SQLITE_BUSY_TIMEOUT_S,
+    Ledighed,
+    Report,
+    StoreNotMigrated,
+    sqlalchemy_url,
+)
+from infra.clock import parse_day, parse_moment, parse_since
 from infra.failures import describe
-from infra.ingest import Report, file_records, ingest
 from infra.progress import bar as progress_bar
-from infra.reads import case_dicts, explain, handovers, history, worklist
-from infra.runtime.clock import parse_day, parse_moment, parse_since
-from infra.runtime.tick import tick
 from infra.settings import Settings
-from infra.store import access_log, migrations
-from infra.store.hashchain import verify
-from infra.store.persistence import SQLITE_BUSY_TIMEOUT_S
-from infra.store.store import Store, sqlalchemy_url
 
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "inbound": contract_json_schema,
@@ -184,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = actions.add_parser(
         "rebuild", parents=[common], help="drop a read model and rebuild it from the log"
     )
-    p.add_argument("name", nargs="?", choices=projections.NAMES, help="default: all of them")
+    p.add_argument("name", nargs="?", choices=PROJECTIONS, help="default: all of them")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     actions.add_parser("status", parents=[common], help="each read model's position in the log")
 
@@ -213,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list (default), show ID (the raw message), retry ID or retry --all",
     )
     p.add_argument("id", nargs="?", type=_positive, help="the dead letter's id (see the list)")
-    p.add_argument("--status", default="open", choices=dead_letters.STATUSES)
+    p.add_argument("--status", default="open", choices=DEAD_LETTER_STATUSES)
     p.add_argument("--topic", help="only those from this topic (or file name)")
     p.add_argument("--day", type=_day, help="only those last seen on this day (UTC)")
     p.add_argument("--all", action="store_true", help="retry: every open dead letter")
@@ -263,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         KafkaError,
         ValueError,
         ModuleNotFoundError,
-        migrations.StoreNotMigrated,
+        StoreNotMigrated,
         persistence.IntegrityError,
     ) as error:
         # Input a person got wrong (a file, a store URL, a broker address, a setting):
@@ -340,39 +342,39 @@ def _dispatch(args: argparse.Namespace) -> int:
         _require_existing_sqlite(settings.db_url)
     if args.command == "migrate":
         return _migrate(settings.db_url, args.check, args.json)
-    store = compose.store(settings.db_url)
+    ledighed = compose.application(settings)
     try:
-        return _run(args, settings, store)
+        return _run(args, settings, ledighed)
     finally:
-        store.close()
+        ledighed.close()
 
 
 def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
     """`ledighed migrate`: apply the migrations the store lacks, then bring the read models
     up to the log (a migration that changes one drops it; it is rebuilt here)."""
-    engine = create_engine(sqlalchemy_url(db_url))
+    schema = compose.store_schema(db_url)
     try:
-        found = migrations.state(engine)
+        found = schema.state()
         if check_only:
             report = {"current": found.current, "head": found.head, "at_head": found.at_head}
             _print(report, as_json, text_ops.migrate_check_text(report))
             return 0 if found.at_head else 1
         if not found.known:
-            raise migrations.StoreNotMigrated(
+            raise StoreNotMigrated(
                 f"the store is at schema {found.current}, which this release does not know "
                 "(written by a newer release?): use that release"
             )
-        before, after = migrations.upgrade(engine)
+        before, after = schema.upgrade()
     finally:
-        engine.dispose()
-    store = compose.store(db_url)
+        schema.close()
+    ledighed = compose.application(Settings(db_url=db_url))
     try:
-        total = store.log_head()
+        total = ledighed.log_head()
         with progress_bar(total=total, desc="read models", unit=" events", disable=as_json) as bar:
-            projections.catch_up(store, progress=lambda at: bar.update(max(0, at - bar.n)))
+            ledighed.catch_up(progress=lambda at: bar.update(max(0, at - bar.n)))
             bar.update(max(0, total - bar.n))
     finally:
-        store.close()
+        ledighed.close()
     report = {"from": before, "to": after}
     _print(report, as_json, text_ops.migrated_text(report))
     return 0
@@ -395,9 +397,9 @@ def _require_existing_sqlite(db_url: str) -> None:
         raise FileNotFoundError(f"no store at {database!r}: the SQLite file does not exist")
 
 
-def _dead_letters(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+def _dead_letters(args: argparse.Namespace, ledighed: Ledighed) -> int:
     if args.action == "list":
-        rows = dead_letters.listing(store, args.status, args.topic, args.day)
+        rows = ledighed.dead_letters(args.status, args.topic, args.day)
         for row in rows:
             row["topic"] = row["source"].get("topic")
         text = text_ops.dead_letters_text(rows)
@@ -406,23 +408,23 @@ def _dead_letters(args: argparse.Namespace, settings: Settings, store: Store) ->
     if args.action == "show":
         if args.id is None:
             raise ValueError("dead-letters show needs the dead letter's id")
-        raw = dead_letters.raw_bytes(store, args.id)
+        raw = ledighed.dead_letter_raw(args.id)
         if raw is None:
             raise ValueError(f"no dead letter {args.id}")
         sys.stdout.buffer.write(raw + b"\n")
         return 0
     if args.id is None and not args.all:
         raise ValueError("dead-letters retry needs an id, or --all for every open one")
-    outcome = dead_letters.retry(store, settings.rule_settings(), None if args.all else [args.id])
-    projections.catch_up(store)
+    outcome = ledighed.retry_dead_letters(None if args.all else [args.id])
+    ledighed.catch_up()
     _print(outcome, args.json, text_ops.retry_text(outcome))
     return 0
 
 
-def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
+def _no_case(ledighed: Ledighed, args: argparse.Namespace, day: date) -> int:
     """No case to show: say why (no such member, or none yet by the clocks); exit 1."""
     who = args.cpr or f"member {args.member_id}"
-    if args.cpr is not None and not store.member_ids([args.cpr]):
+    if args.cpr is not None and ledighed.member_id(args.cpr) is None:
         reason = f"no case for {args.cpr}: no member with this CPR in this store"
     else:
         known = f", known at {args.known_at.isoformat()}" if args.known_at else ""
@@ -433,7 +435,7 @@ def _no_case(store: Store, args: argparse.Namespace, day: date) -> int:
     return 1
 
 
-def _ingest(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+def _ingest(args: argparse.Namespace, settings: Settings, ledighed: Ledighed) -> int:
     """Apply the file; the report is printed also when the store fails midway (then it says
     what was saved before the failure, and the error follows on stderr: exit 1)."""
     # Bytes, not text: a line that is not UTF-8 is one rejected line, not the end of the run.
@@ -444,57 +446,48 @@ def _ingest(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     try:
         with stream:
             progress = progress_bar(desc="ingest", unit=" msgs", disable=args.quiet or args.json)
-            records = file_records(stream, "stdin" if args.file == "-" else Path(args.file).name)
-            ingest(
-                store,
-                settings.rule_settings(),
-                records,
-                args.batch_size or settings.batch_size,
-                progress,
-                settings.limits(),
-                report,
+            records = ledighed.file_records(
+                stream, "stdin" if args.file == "-" else Path(args.file).name
             )
+            ledighed.ingest(records, args.batch_size or settings.batch_size, progress, report)
             progress.close()
-        projections.catch_up(store)
+        ledighed.catch_up()
     finally:
         _print(report.as_dict(), args.json, text_ops.ingest_text(report.as_dict()))
     return 0
 
 
-def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    rules = settings.rule_settings()
-    day: date = getattr(args, "as_of", None) or compose.clock().today()
+def _run(args: argparse.Namespace, settings: Settings, ledighed: Ledighed) -> int:
+    day: date = getattr(args, "as_of", None) or ledighed.today()
     if args.command == "ingest":
-        return _ingest(args, settings, store)
+        return _ingest(args, settings, ledighed)
     if args.command in ("case", "history") and (args.cpr is None) == (args.member_id is None):
         raise ValueError(f"{args.command} needs a CPR or --member-id, not both")
     if args.command == "case":
-        cases = case_dicts(store, args.cpr, day, rules, args.known_at, args.member_id)
+        cases = ledighed.cases(args.cpr, day, args.known_at, args.member_id)
         if not cases:
-            return _no_case(store, args, day)
+            return _no_case(ledighed, args, day)
         payload: Any = cases if args.all else cases[-1]
         _print(payload, args.json, text_reads.cases_text(cases if args.all else cases[-1:]))
         return 0
     if args.command == "history":
-        rows = history(store, args.cpr, args.as_of, args.known_at, args.member_id)
+        rows = ledighed.history(args.cpr, args.as_of, args.known_at, args.member_id)
         _print(rows, args.json, text_reads.history_text(rows))
         return 0
     if args.command == "worklist":
-        rows = worklist(store, day, rules, args.adviser, args.known_at)
+        rows = ledighed.worklist(day, args.adviser, args.known_at)
         _print(rows, args.json, text_reads.worklist_text(rows))
         return 0
     if args.command == "explain":
-        explained = explain(store, args.cpr, day, rules, args.known_at)
+        explained = ledighed.explain(args.cpr, day, args.known_at)
         if explained is None:
-            return _no_case(store, args, day)
+            return _no_case(ledighed, args, day)
         _print(explained, args.json, text_reads.explain_text(explained))
         return 0
     if args.command == "timeline":
-        from infra.timeline import timeline_svg
-
-        svg = timeline_svg(store, args.cpr, day, rules, args.known_at)
+        svg = ledighed.timeline_svg(args.cpr, day, args.known_at)
         if svg is None:
-            return _no_case(store, args, day)
+            return _no_case(ledighed, args, day)
         if args.svg == "-":
             sys.stdout.write(svg)
         else:
@@ -502,25 +495,22 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
             print(text_ops.written_text(args.svg))
         return 0
     if args.command == "handovers":
-        rows = handovers(store, args.known_at)
+        rows = ledighed.handovers(args.known_at)
         if getattr(args, "as_of", None):
             rows = [r for r in rows if r["effective_on"] <= day.isoformat()]
         _print(rows, args.json, text_reads.handovers_text(rows))
         return 0
     if args.command == "tick":
-        clock = compose.clock()
-        report = tick(store, args.on or clock.today(), rules, clock=clock)
-        store.expire_dead_letters(settings.dead_letter_retention_days)
-        projections.catch_up(store)
+        report = ledighed.tick(args.on)
+        ledighed.catch_up()
         _print(report.as_dict(), args.json, text_ops.tick_text(report.as_dict()))
         return 0
     if args.command == "access-log":
-        member_id = store.member_ids([args.cpr]).get(args.cpr) if args.cpr else None
+        member_id = ledighed.member_id(args.cpr) if args.cpr else None
         entries = (
             []
             if args.cpr and member_id is None
-            else access_log.entries(
-                store.engine,
+            else ledighed.access_log(
                 member_id=member_id,
                 reader=args.reader,
                 since=args.since,
@@ -532,23 +522,23 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
         _print(entries, args.json, text_ops.access_log_text(entries))
         return 0
     if args.command == "audit":
-        checked, breaks = verify(store.engine, store.events_table, store.secrets)
+        checked, breaks = ledighed.verify_audit()
         report = {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
         _print(report, args.json, text_ops.audit_text(report))
         return 1 if breaks else 0
     if args.command == "dead-letters":
-        return _dead_letters(args, settings, store)
+        return _dead_letters(args, ledighed)
     if args.command == "erase":
-        erased = store.erase_member(args.cpr, settings.dead_letter_retention_days)
+        erased = ledighed.erase_member(args.cpr)
         _print({"erased": erased}, args.json, text_ops.erase_text(erased, args.cpr))
         return 0 if erased else 1
     if args.command == "projections" and args.action == "rebuild":
         quiet = args.json or args.quiet
-        applied = projections.rebuild(store, [args.name] if args.name else None, quiet=quiet)
+        applied = ledighed.rebuild_projections([args.name] if args.name else None, quiet)
         _print(applied, args.json, text_ops.rebuilt_text(applied))
         return 0
     if args.command == "projections":
-        rows = projections.status(store)
+        rows = ledighed.projection_status()
         _print(rows, args.json, text_ops.projections_text(rows))
         return 0
     raise AssertionError(args.command)

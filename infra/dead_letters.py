@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from consumers.records import InboundRecord
-from domain.params import Settings
-from infra.ingest import Report, apply_batch_retrying
+from infra.ingest import Report
 from infra.store import tables
 from infra.store.shredding import open_row
 from infra.store.store import Store
@@ -70,12 +70,15 @@ def raw_bytes(store: Store, letter_id: int) -> bytes | None:
 
 
 def retry(
-    store: Store, settings: Settings, letter_ids: list[int] | None
+    store: Store,
+    apply: Callable[[InboundRecord, Report], None],
+    letter_ids: list[int] | None,
 ) -> dict[str, list[int]]:
     """Apply open dead letters again through the normal path, one at a time and in the
     order they were first seen (`None`: all open ones). One that applies now (or whose
     message id was accepted meanwhile, e.g. a corrected copy) is marked resolved; one still
-    refused stays open, its error the latest."""
+    refused stays open, its error the latest. `apply` applies one record through the
+    normal path, with the retry on a version conflict (`Ledighed.apply_retrying`)."""
     table = tables.dead_letters
     query = select(table).where(table.c.status == "open").order_by(table.c.id)
     if letter_ids is not None:
@@ -101,7 +104,7 @@ def retry(
             key=row["record_key"],
         )
         report = Report()
-        apply_batch_retrying(store, settings, [record], report)
+        apply(record, report)
         if report.rejected:
             outcome["still_rejected"].append(row["id"])
             continue

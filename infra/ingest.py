@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
 from typing import Any
-
-from eventsourcing.persistence import IntegrityError
 
 from consumers.records import InboundRecord
 from domain.errors import Rejected
@@ -21,9 +17,9 @@ from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
 from infra.failures import describe, is_store_or_broker_failure
 from infra.ports import UnitOfWorkPort
-from infra.runtime.tick import TickReport, end_programme
 from infra.store.store import Store
 from infra.store.unit_of_work import UnitOfWork
+from infra.tick import TickReport, end_programme
 
 log = logging.getLogger("ledighed.ingest")
 
@@ -51,11 +47,6 @@ class Report:
         self.programme_ended += other.programme_ended
 
 
-CONFLICT_ATTEMPTS = 10
-"""How often a batch is applied before a version conflict is given up on: another writer
-busy with the same members may win a few times in a row, each wait a little longer."""
-
-
 def _source(record: InboundRecord, message_id: str | None) -> dict[str, Any]:
     return {
         "message_id": message_id,
@@ -79,7 +70,7 @@ def apply_batch(
 
     `calendar_day` is the service's today (its clock). When it is past the programme end,
     the cases the batch touched get R16 as the tick of that day, in the same transaction and
-    recorded as the tick's events (infra/runtime/tick.py), so that a case read right after
+    recorded as the tick's events (infra/tick.py), so that a case read right after
     its messages arrive is right without waiting for the next daily tick. `ingest` passes
     none: it never applies R16 (RULES.md).
 
@@ -155,32 +146,6 @@ def _message_id(record: InboundRecord, limits: Limits) -> str | None:
         return error.message_id
 
 
-def apply_batch_retrying(
-    store: Store,
-    settings: Settings,
-    records: Sequence[InboundRecord],
-    report: Report,
-    attempts: int = CONFLICT_ATTEMPTS,
-    limits: Limits = DEFAULT_LIMITS,
-) -> None:
-    """`apply_batch`, applied again from the stored state when another writer saved one of
-    the batch's aggregates (or message ids) meanwhile: a version conflict, not an error of
-    the batch. Only the attempt that was saved counts in `report`."""
-    for attempt in range(1, attempts + 1):
-        attempt_report = Report()
-        try:
-            apply_batch(store, settings, records, attempt_report, limits=limits)
-        except IntegrityError:
-            # apply_batch dropped the cached aggregates: the next attempt loads them again,
-            # after a short random wait so that two writers stop meeting in step.
-            if attempt == attempts:
-                raise
-            time.sleep(random.uniform(0, 0.02 * attempt))
-            continue
-        report.add(attempt_report)
-        return
-
-
 def _apply_batch(
     store: Store,
     settings: Settings,
@@ -221,11 +186,12 @@ def apply_messages(
     settings: Settings,
     parsed: Sequence[tuple[InboundRecord, InboundMessage | InvalidMessage]],
     report: Report,
+    calendar_day: date | None = None,
 ) -> None:
     """Apply messages parsed already (each with its record, or the reason it is invalid), so
     that what a caller checked of a message is what is applied; as `apply_batch` otherwise."""
     try:
-        _apply_parsed(store, settings, parsed, report, None, "")
+        _apply_parsed(store, settings, parsed, report, None, "", calendar_day)
     except BaseException:
         store.forget()
         raise
@@ -324,21 +290,3 @@ def batches(records: Iterable[InboundRecord], size: int) -> Iterator[list[Inboun
     while batch := list(islice(iterator, size)):
         yield batch
 
-
-def ingest(
-    store: Store,
-    settings: Settings,
-    records: Iterable[InboundRecord],
-    batch_size: int = 2000,
-    progress: Any = None,
-    limits: Limits = DEFAULT_LIMITS,
-    report: Report | None = None,
-) -> Report:
-    """Apply every record in file order, `batch_size` messages to a transaction; into
-    `report` if given (it then holds what was saved also when a batch fails)."""
-    report = Report() if report is None else report
-    for batch in batches(records, batch_size):
-        apply_batch_retrying(store, settings, batch, report, limits=limits)
-        if progress is not None:
-            progress.update(len(batch))
-    return report

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from infra.runtime.clock import COPENHAGEN
+from infra.clock import COPENHAGEN
 
 WIDTH = 100
 """Text output fits this many columns; longer words and sentences wrap below their row."""

@@ -19,15 +19,30 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from consumers.records import InboundRecord
+from domain.params import Settings as RuleSettings
+from infra.application import Ledighed as Application
+from infra.application import Report
 from infra.cli import main
 
 SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+
+def ingest(
+    store: Any, rules: RuleSettings, records: Iterable[InboundRecord], batch_size: int = 2000
+) -> Report:
+    """Records applied on `store` as `ledighed ingest` applies them (the application's
+    `ingest`), with these rules."""
+    return Application(store, rules=rules).ingest(records, batch_size)
+
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

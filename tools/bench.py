@@ -38,8 +38,9 @@ from sqlalchemy.engine import URL, make_url
 
 from domain.params import Settings
 from infra import bootstrap as compose
+from infra.application import Ledighed
 from infra.demo.demo_data import generate_lines
-from infra.ingest import Report, file_records, ingest
+from infra.ingest import Report, file_records
 from infra.progress import bar as progress_bar
 from infra.store.bulk import bulk_insert
 from infra.store.persistence import BatchApplicationRecorder, Factory
@@ -134,7 +135,7 @@ def _ingest(store: Store, lines: Sequence[str], batch_size: int, desc: str) -> t
     rules = Settings()
     with progress_bar(total=len(lines), desc=desc, unit=" msgs") as bar:
         start = time.perf_counter()
-        report = ingest(store, rules, file_records(lines, "bench"), batch_size, bar)
+        report = Ledighed(store, rules=rules).ingest(file_records(lines, "bench"), batch_size, bar)
         seconds = time.perf_counter() - start
     return report, seconds
 

@@ -168,8 +168,8 @@ def measure_service(
 ) -> Run:
     """The service's own consumer: `bootstrap.kafka_consumer`, `InboundConsumer`, `StoreSink`."""
     with target("service") as url:
-        store = compose.store(url)
-        sink = StoreSink(store, settings.model_copy(update={"db_url": url}))
+        ledighed = compose.application(settings.model_copy(update={"db_url": url}))
+        sink = StoreSink(ledighed, ledighed.settings)
         timed = _TimedPoll(compose.kafka_consumer(settings, bootstrap))
         inbound = InboundConsumer(
             cast(KafkaConsumer, timed), sink, settings.inbound_topics, settings.batch_size
@@ -181,7 +181,7 @@ def measure_service(
             end = time.perf_counter()
         finally:
             inbound.close()
-            store.close()
+            ledighed.close()
         if profiler is not None and profile is not None:
             profiler.dump_stats(profile)
     totals = sink.totals

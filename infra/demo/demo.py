@@ -11,23 +11,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
-from domain.facts import facts_from_json
-from domain.params import Settings as RuleSettings
-from domain.view import case_view
+from domain.untrusted import DEFAULT_LIMITS
 from infra import bootstrap as compose
+from infra.application import Ledighed, Report
 from infra.demo.demo_data import generate_lines, write_jsonl
 from infra.demo.playback import play
-from infra.ingest import Report, file_records, ingest
-from infra.kafka.broker import default_topics, ensure_topics
 from infra.progress import Counters, bar
-from infra.projections import catch_up
-from infra.reads import all_cases, handovers, worklist
 from infra.runtime.service import Service
 from infra.settings import Settings
-from infra.store.store import Store
-from projections.tables import handover_feed, worklist_cases
 
 DEMO_YEAR = 2021
 DEMO_CHUNK = 100  # messages played before waiting for them to be applied: about a day's
@@ -67,15 +58,15 @@ def run_demo(
     else:
         report = _ingest_file(settings, messages_file, len(lines))
     seconds = time.perf_counter() - started
-    store = compose.store(db_url)
+    ledighed = compose.application(settings)
     try:
         print()
         print(_pace(report, seconds, kafka))
-        for line in summary(store, report, settings.rule_settings(), published):
+        for line in summary(ledighed, report, published):
             print(line)
-        _next_steps(store, report, db_url)
+        _next_steps(ledighed, report, db_url)
     finally:
-        store.close()
+        ledighed.close()
     return 0
 
 
@@ -95,18 +86,18 @@ def _pace(report: Report, seconds: float, kafka: bool) -> str:
 
 
 def _ingest_file(settings: Settings, messages_file: Path, total: int) -> Report:
-    store = compose.store(settings.db_url)
+    ledighed = compose.application(settings)
     try:
         with (
             open(messages_file, encoding="utf-8") as stream,
             bar(total=total, unit=" msgs", desc="ingest") as progress,
         ):
-            records = file_records(stream, messages_file.name)
-            report = ingest(store, settings.rule_settings(), records, 2000, progress)
-        catch_up(store)
+            records = ledighed.file_records(stream, messages_file.name)
+            report = ledighed.ingest(records, 2000, progress, limits=DEFAULT_LIMITS)
+        ledighed.catch_up()
         return report
     finally:
-        store.close()
+        ledighed.close()
 
 
 def _through_the_service(settings: Settings, lines: list[str]) -> tuple[Report, int]:
@@ -129,13 +120,12 @@ def _through_the_service(settings: Settings, lines: list[str]) -> tuple[Report, 
         file=sys.stderr,
     )
     try:
-        ensure_topics(bootstrap, default_topics(settings))
+        compose.create_topics(settings, bootstrap)
         service = Service(settings, bootstrap, report_every_s=3600)
         runner = threading.Thread(target=service.run, name="service", daemon=True)
         runner.start()
         producer = compose.kafka_producer(bootstrap, client_id="ledighed-demo-upstream")
         print("the consumer group is joining (a few seconds) ...", file=sys.stderr)
-        rules = settings.rule_settings()
         with bar(total=len(lines), desc="playback (paced)", unit=" msgs") as applied:
             counters = Counters(applied)
             counted_at = 0.0
@@ -147,13 +137,13 @@ def _through_the_service(settings: Settings, lines: list[str]) -> tuple[Report, 
                 while service.consumer.applied < sent and time.monotonic() < deadline:
                     time.sleep(0.05)
                 if time.monotonic() - counted_at >= LIVE_EVERY_S:
-                    counters.show(_live_counters(service, rules))
+                    counters.show(_live_counters(service))
                     counted_at = time.monotonic()
                 applied.update(service.consumer.applied - applied.n)
             while not _outbox_empty(service) and time.monotonic() < deadline:
                 time.sleep(0.2)
             service.catch_up()  # the read models hold every applied message
-            counters.show(_live_counters(service, rules), refresh=True)
+            counters.show(_live_counters(service), refresh=True)
             applied.refresh()
             counters.close()
         producer.close()
@@ -165,22 +155,16 @@ def _through_the_service(settings: Settings, lines: list[str]) -> tuple[Report, 
             broker.stop()
 
 
-def live_counters(
-    store: Store, report: Report, rules: RuleSettings, published: int | None
-) -> list[str]:
+def live_counters(ledighed: Ledighed, report: Report, published: int | None) -> list[str]:
     """The summary's first three counts, under its names, from the read models as far as
     they have got: cases by status on DEMO_DAY, messages, feed messages."""
-    with store.engine.connect() as conn:
-        facts = conn.execute(select(worklist_cases.c.facts)).scalars().all()
-        feed = conn.scalar(select(func.count()).select_from(handover_feed)) or 0
-    statuses: Counter[str] = Counter()
-    statuses.update(case_view(facts_from_json(f), DEMO_DAY, rules).status for f in facts)
+    statuses, feed = ledighed.statuses_on(DEMO_DAY)
     return [_cases_line(statuses), _messages_line(report), _feed_line(feed, published)]
 
 
-def _live_counters(service: Service, rules: RuleSettings) -> list[str]:
+def _live_counters(service: Service) -> list[str]:
     return live_counters(
-        service.store, service.sink.totals, rules, service.publisher.handovers_published
+        service.ledighed, service.sink.totals, service.publisher.handovers_published
     )
 
 
@@ -208,17 +192,15 @@ DEMO_UI_TOKENS = "demo-anna=adviser:anna,demo-ida=auditor:ida"
 """Tokens for trying the pages on the demo's store (said at the end of the demo; not secret)."""
 
 
-def summary(
-    store: Store, report: Report, rules: RuleSettings, published: int | None
-) -> list[str]:
+def summary(ledighed: Ledighed, report: Report, published: int | None) -> list[str]:
     """The outcome, from the log: the live counters' three counts first, under the same
     names (cases by status on DEMO_DAY, messages, feed messages), then what they add up to."""
     day = DEMO_DAY
-    views = [case_view(case.facts, day, rules) for case in all_cases(store)]
+    views = ledighed.case_views(day)
     exits = Counter(v.exit.reason for v in views if v.exit is not None)
-    tasks = worklist(store, day, rules)
+    tasks = ledighed.worklist(day)
     overdue = Counter(_task_kind(t["task"]) for t in tasks if t["overdue"])
-    feed = handovers(store)
+    feed = ledighed.handovers()
     feed_types = Counter(h["type"] for h in feed)
 
     def counts(counter: Counter[Any]) -> str:
@@ -235,9 +217,9 @@ def summary(
     ]
 
 
-def _next_steps(store: Store, report: Report, db_url: str) -> None:
+def _next_steps(ledighed: Ledighed, report: Report, db_url: str) -> None:
     day = DEMO_DAY
-    feed = handovers(store)
+    feed = ledighed.handovers()
     some = next(
         (h["cpr"] for h in feed if h["type"] == "handover_revised"),
         feed[0]["cpr"] if feed else None,

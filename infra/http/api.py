@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,14 +13,13 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import Field
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from domain import outbound
 from domain.cpr import normalize_cpr
 from infra import bootstrap as compose
-from infra import dead_letters, reads
+from infra.application import Ledighed
 from infra.http import posting
 from infra.http.api_auth import (
     Principal,
@@ -51,12 +49,8 @@ from infra.http.api_support import (
     install_error_handlers,
     moment,
     openapi,
-    optional,
 )
 from infra.settings import Settings
-from infra.store import access_log
-from infra.store.hashchain import verify
-from infra.store.store import Store
 from infra.ui import install_ui
 
 # A dead letter's id is a 64-bit integer in both stores: a larger one is a 422, not a 500.
@@ -65,25 +59,29 @@ LetterId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 def create_app(
     settings: Settings,
-    store: Store | None = None,
+    application: Ledighed | Any = None,
     service_status: Callable[[], dict[str, Any]] | None = None,
 ) -> FastAPI:
-    """The API over `store` (one of its own on settings.db_url if none); `service_status`
+    """The API over `application` (one of its own on settings.db_url if none; a store a
+    test opened is put under an application by the composition root); `service_status`
     gives the running service's live numbers (consumer lag) to /health and /metrics."""
     limiter = RateLimiter(settings.api_rate_per_s, settings.api_rate_burst)
     tokens = Tokens(load_tokens(settings.api_tokens, settings.api_tokens_file), limiter)
-    own_store = store is None
-    db: Store = compose.store(settings.db_url) if store is None else store
-    rules = settings.rule_settings()
+    own_store = application is None
+    ledighed = (
+        application
+        if isinstance(application, Ledighed)
+        else compose.application(settings, application)
+    )
     writing = threading.Lock()  # posted messages and recorded reads: one at a time
-    recorder = ReadRecorder(db, writing)
+    recorder = ReadRecorder(ledighed, writing)
     record_access, record_read = recorder.access, recorder.case_read
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         if own_store:
-            db.close()
+            ledighed.close()
 
     app = FastAPI(
         title="ledighed",
@@ -107,13 +105,13 @@ def create_app(
             cpr = normalize_cpr(cpr)
         except ValueError as error:
             raise Invalid(str(error), "cpr") from None
-        member_id = db.member_ids([cpr]).get(cpr)
+        member_id = ledighed.member_id(cpr)
         if member_id is None:
             raise HTTPException(404, f"no member {cpr}")
         return cpr, member_id
 
     def no_case(cpr: str, day: date | None) -> HTTPException:
-        return HTTPException(404, f"no case for {cpr} as of {day or date.today()}")
+        return HTTPException(404, f"no case for {cpr} as of {day or ledighed.today()}")
 
     @app.get(
         "/cases/{cpr}",
@@ -130,7 +128,7 @@ def create_app(
     ) -> Any:
         """The member's latest case as of a day (`ledighed case CPR --json`; 404: none yet)."""
         cpr, member_id = member_of(cpr)
-        cases = reads.case_dicts(db, cpr, as_of or date.today(), rules, moment(known_at))
+        cases = ledighed.cases(cpr, as_of or ledighed.today(), moment(known_at))
         if not cases:
             raise no_case(cpr, as_of)
         record_read(who, member_id, "case", as_of=as_of, known_at=known_at, all=every)
@@ -147,7 +145,7 @@ def create_app(
     ) -> Any:
         """The member's audit trail, reads included (`ledighed history CPR --json`)."""
         cpr, member_id = member_of(cpr)
-        rows = reads.history(db, cpr, as_of, moment(known_at))
+        rows = ledighed.history(cpr, as_of, moment(known_at))
         record_read(who, member_id, "history", as_of=as_of, known_at=known_at)
         return JSONResponse(rows)
 
@@ -157,8 +155,7 @@ def create_app(
     ) -> Any:
         """Why the case stands as it does on the day (`ledighed explain CPR --json`)."""
         cpr, member_id = member_of(cpr)
-        explain = optional(reads, "explain")
-        explained = explain(db, cpr, as_of or date.today(), rules, moment(known_at))
+        explained = ledighed.explain(cpr, as_of or ledighed.today(), moment(known_at))
         if explained is None:
             raise no_case(cpr, as_of)
         record_read(who, member_id, "explain", as_of=as_of, known_at=known_at)
@@ -175,8 +172,7 @@ def create_app(
     ) -> Response:
         """The case's timeline as an SVG picture."""
         cpr, member_id = member_of(cpr)
-        timeline_svg = optional(importlib.import_module("infra.timeline"), "timeline_svg")
-        svg = timeline_svg(db, cpr, as_of or date.today(), rules, moment(known_at))
+        svg = ledighed.timeline_svg(cpr, as_of or ledighed.today(), moment(known_at))
         if svg is None:
             raise no_case(cpr, as_of)
         record_read(who, member_id, "timeline", as_of=as_of, known_at=known_at)
@@ -195,8 +191,8 @@ def create_app(
         who: Principal = reader,
     ) -> Any:
         """Open tasks on the day, oldest due first (`ledighed worklist --json`)."""
-        day = as_of or date.today()
-        rows = reads.worklist_of_members(db, day, rules, adviser or None, moment(known_at))
+        day = as_of or ledighed.today()
+        rows = ledighed.worklist_of_members(day, adviser or None, moment(known_at))
         record_access(
             who,
             "worklist",
@@ -224,7 +220,7 @@ def create_app(
         """The handover feed as published, oldest first (`ledighed handovers --json`), a page
         at a time: `after` counts the messages read already. A jobcenter reads its own
         municipalities' handovers (and what replaces them), and pages through those."""
-        feed = reads.handovers_of_members(db, moment(known_at))
+        feed = ledighed.handovers_of_members(moment(known_at))
         member_of = {message["message_id"]: member for member, message in feed}
         rows = visible_handovers(who, [message for _, message in feed])
         if as_of is not None:
@@ -260,8 +256,7 @@ def create_app(
         """Every recorded read of personal data, oldest first (`ledighed access-log --json`):
         who read, when, what with which parameters, and which members (ids, no CPRs)."""
         member_id = member_of(cpr)[1] if cpr else None
-        rows = access_log.entries(
-            db.engine,
+        rows = ledighed.access_log(
             member_id=member_id,
             reader=reader,
             since=moment(since, "since", since=True),
@@ -286,7 +281,7 @@ def create_app(
     @app.get("/audit/verify", tags=["audit"], responses=ERRORS)
     def audit_verify(who: Principal = auditor) -> dict[str, Any]:
         """Every case's hash chain checked (`ledighed audit verify --json`); breaks listed."""
-        checked, breaks = verify(db.engine, db.events_table, db.secrets)
+        checked, breaks = ledighed.verify_audit()
         return {"events_checked": checked, "breaks": [b.as_dict() for b in breaks]}
 
     @app.get("/dead-letters", tags=["dead letters"], response_model=None, responses=ERRORS)
@@ -299,7 +294,7 @@ def create_app(
         who: Principal = operator,
     ) -> Any:
         """The rejected messages, one per content (`ledighed dead-letters --json`)."""
-        rows = dead_letters.listing(db, status, topic, day)
+        rows = ledighed.dead_letters(status, topic, day)
         # Dead letters may hold CPRs (in their ids or errors): the read is logged, by whom.
         record_access(who, "dead-letters", [], len(rows), status=status, topic=topic, day=day)
         return rows
@@ -312,7 +307,7 @@ def create_app(
     )
     def dead_letter_raw(letter_id: LetterId, who: Principal = operator) -> Response:
         """The message exactly as it came (`ledighed dead-letters show ID`)."""
-        raw = dead_letters.raw_bytes(db, letter_id)
+        raw = ledighed.dead_letter_raw(letter_id)
         if raw is None:
             raise HTTPException(404, f"no dead letter {letter_id}")
         record_access(who, "dead-letter", [], 1, id=letter_id)
@@ -329,7 +324,7 @@ def create_app(
         """Apply open dead letters again (`ledighed dead-letters retry`): those that apply
         now, or whose message id a corrected copy has used, are resolved."""
         with writing:
-            return dead_letters.retry(db, rules, ids)
+            return ledighed.retry_dead_letters(ids)
 
     @app.post(
         "/messages",
@@ -353,7 +348,7 @@ def create_app(
         return await run_in_threadpool(post, strict_text(body, settings.api_max_depth), who)
 
     def post(body: str, who: Principal) -> Any:
-        outcome = posting.post(db, rules, writing, who, body)
+        outcome = posting.post(ledighed, writing, who, body)
         if outcome.forbidden:  # decided on the message as it would be applied, never before
             raise HTTPException(
                 403, f"the role {who.role!r} may not post this {outcome.forbidden_type!r} message"
@@ -371,9 +366,12 @@ def create_app(
     def health() -> Any:
         """Whether the store answers (503 when it does not); no token needed."""
         try:
-            with db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            body: dict[str, Any] = {"status": "ok", "db": "ok", "events_stored": db.log_head()}
+            ledighed.ping()
+            body: dict[str, Any] = {
+                "status": "ok",
+                "db": "ok",
+                "events_stored": ledighed.log_head(),
+            }
         except Exception as error:
             body = {"status": "error", "db": "error", "error": type(error).__name__}
             return JSONResponse(body, 503)
@@ -382,13 +380,13 @@ def create_app(
         return body
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(Metrics(db, service_status))
+    registry.register(Metrics(ledighed, service_status))
 
     @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
     def metrics() -> Response:
         """Prometheus metrics; no token needed."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    install_ui(app, settings, db, tokens, recorder, writing)  # the pages under /ui/
+    install_ui(app, settings, ledighed, tokens, recorder, writing)  # the pages under /ui/
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app

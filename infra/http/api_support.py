@@ -15,19 +15,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client.core import GaugeMetricFamily
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.cpr import normalize_cpr
 from domain.messages import InboundMessage
-from infra.runtime.clock import parse_day, parse_moment, parse_since
-from infra.store import tables
-from infra.store.store import Store
-from projections.tables import handover_published
-
-CONFLICTS = (persistence.IntegrityError,)
-"""Another writer saved the same aggregate or message id meanwhile: try again. One class on
-every store and insert path (the recorder and infra/store/bulk.py map the drivers' errors to it)."""
+from infra.application import Ledighed
+from infra.clock import parse_day, parse_moment, parse_since
 
 DB_DOWN = (
     persistence.OperationalError,
@@ -160,18 +153,12 @@ def install_error_handlers(app: FastAPI) -> None:
 class Metrics:
     """The store's numbers, read at each scrape, and the running service's consumer lag."""
 
-    def __init__(self, store: Store, status: Callable[[], dict[str, Any]] | None) -> None:
-        self.store, self.status = store, status
+    def __init__(self, ledighed: Ledighed, status: Callable[[], dict[str, Any]] | None) -> None:
+        self.ledighed, self.status = ledighed, status
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with self.store.engine.connect() as conn:
-            dead = conn.execute(select(func.count()).select_from(tables.dead_letters)).scalar()
-            sent = conn.execute(select(func.count()).select_from(handover_published)).scalar()
-            letters = tables.dead_letters
-            open_sources = conn.execute(
-                select(letters.c.source).where(letters.c.status == "open")
-            ).scalars()
-            by_topic = Counter(str(source.get("topic")) for source in open_sources)
+        counts = self.ledighed.counts()
+        by_topic = Counter(str(source.get("topic")) for source in counts["open_sources"])
         open_letters = GaugeMetricFamily(
             "ledighed_dead_letters_open",
             "dead letters not yet resolved, by the topic (or file) they came from",
@@ -182,9 +169,13 @@ class Metrics:
         yield open_letters
         lag = (self.status() if self.status else {}).get("consumer_lag", -1)
         for name, value, what in (
-            ("ledighed_events_stored", self.store.log_head(), "events in the log (its head)"),
-            ("ledighed_dead_letters", dead or 0, "rejected messages kept"),
-            ("ledighed_handovers_published", sent or 0, "handover messages the broker acked"),
+            ("ledighed_events_stored", counts["log_head"], "events in the log (its head)"),
+            ("ledighed_dead_letters", counts["dead_letters"], "rejected messages kept"),
+            (
+                "ledighed_handovers_published",
+                counts["handovers_published"],
+                "handover messages the broker acked",
+            ),
             ("ledighed_consumer_lag", lag, "records behind the inbound topics' end (-1: unknown)"),
         ):
             yield GaugeMetricFamily(name, what, value=value)

@@ -1,6 +1,6 @@
 """Posting one message, for `POST /messages` and the pages' forms alike: parse, the role
-checked on the parsed message, applied through the ingest path with version-conflict retry,
-refusals kept as dead letters."""
+checked on the parsed message, applied by the application (`Ledighed.post`: the ingest path
+with its version-conflict retry), refusals kept as dead letters."""
 
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ from typing import Any
 
 from consumers.records import InboundRecord
 from domain.messages import InvalidMessage, parse_message
-from domain.params import Settings
+from infra.application import Ledighed
 from infra.http.api_auth import Principal, may_post
-from infra.http.api_support import CONFLICTS
-from infra.ingest import Report, apply_messages
-from infra.store.store import Store
-
-ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -37,7 +32,7 @@ class Outcome:
         return self.forbidden_type is not None
 
 
-def post(db: Store, rules: Settings, writing: threading.Lock, who: Principal, body: str) -> Outcome:
+def post(ledighed: Ledighed, writing: threading.Lock, who: Principal, body: str) -> Outcome:
     """The API's `POST /messages` after the body's checks: the contract (a refusal is a dead
     letter), then the role on the parsed message, then the rules, on the message that was
     checked (`source.topic` is the principal's, `ui:adviser:NAME` for the pages)."""
@@ -49,16 +44,8 @@ def post(db: Store, rules: Settings, writing: threading.Lock, who: Principal, bo
         if not may_post(who, message):
             return Outcome(False, forbidden_type=message.type)
     record = InboundRecord(body, who.source_topic, None, None)
-    report = Report()
     with writing:
-        for attempt in range(ATTEMPTS):
-            report = Report()
-            try:
-                apply_messages(db, rules, [(record, message)], report)
-                break
-            except CONFLICTS:  # another writer saved the member meanwhile: again
-                if attempt == ATTEMPTS - 1:
-                    raise
+        report = ledighed.post(record, message)
     if report.rejected:
         rejected = report.rejected[0]
         return Outcome(

@@ -9,7 +9,6 @@ from kafka.errors import KafkaTimeoutError
 
 from infra import bootstrap as compose
 from infra.bootstrap import BOOTSTRAP_TIMEOUT_MS
-from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
 from infra.runtime import logs
 from infra.runtime.service import Service
 from infra.settings import Settings
@@ -25,7 +24,7 @@ def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
 
         load_tokens(settings.api_tokens, settings.api_tokens_file)
     logs.configure()
-    broker: LocalBroker | None = None
+    broker = None
     bootstrap = settings.kafka_bootstrap
     if not bootstrap:
         if "kafka_max_poll_interval_ms" not in settings.model_fields_set:
@@ -35,7 +34,7 @@ def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
             )
         broker = compose.local_broker().start()
         bootstrap = broker.bootstrap
-        ensure_topics(bootstrap, default_topics(settings))
+        compose.create_topics(settings, bootstrap)
         print(
             f"no Kafka given (--kafka or LEDIGHED_KAFKA_BOOTSTRAP): started a local broker "
             f"on {bootstrap} (pid {broker.pid}); produce to it there",

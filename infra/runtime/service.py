@@ -6,27 +6,20 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import make_url
 
 from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
 from infra import bootstrap as compose
-from infra import projections
+from infra.application import Ledighed, Report
+from infra.clock import Clock
 from infra.failures import describe
-from infra.ingest import Report, apply_batch
-from infra.kafka.publisher import Publisher
-from infra.reads import feed_message
-from infra.runtime.clock import Clock
-from infra.runtime.tick import tick
 from infra.settings import Settings
-from infra.store.store import Store
-from projections import handovers as handover_feed
 
 log = logging.getLogger("ledighed.service")
 
@@ -36,44 +29,34 @@ an address with no broker behind it is a mistake to say at once."""
 
 @dataclass
 class StoreSink:
-    """The consumer's sink: `ingest`'s batch path, with the partitions' next offsets."""
+    """The consumer's sink: the application's batch path, with the partitions' next offsets."""
 
-    store: Store
+    ledighed: Ledighed
     settings: Settings
     totals: Report = field(default_factory=Report)
     retrying: bool = False
-    today: Callable[[], date] | None = None
-    """The service's clock: past the programme end, each batch ends its cases by R16."""
 
     def apply(self, records: Sequence[InboundRecord], offsets: dict[tuple[str, int], int]) -> None:
         if self.retrying:
             # A failed attempt may have saved some records one at a time (a batch isolating
             # a fault, infra/ingest.py) with their offsets: apply only those after them.
-            saved = self.store.stored_offsets(
+            saved = self.ledighed.stored_offsets(
                 self.settings.kafka_group, {(r.topic, r.partition or 0) for r in records}
             )
             records = [
                 r for r in records if (r.offset or 0) >= saved.get((r.topic, r.partition or 0), 0)
             ]
         self.retrying = True
-        report = Report()  # a failed attempt counts nothing
-        day = self.today() if self.today is not None else None
-        apply_batch(
-            self.store,
-            self.settings.rule_settings(),
-            records,
-            report,
-            offsets,
-            self.settings.kafka_group,
-            self.settings.limits(),
-            calendar_day=day,
-        )
+        report = self.ledighed.apply_consumed(records, offsets, self.settings.kafka_group)
         self.retrying = False
         self.totals.add(report)
-        if report.programme_ended and day is not None:
+        if report.programme_ended:
             log.info(
                 "tick for the batch's cases",
-                extra={"on": day.isoformat(), "exits": report.programme_ended},
+                extra={
+                    "on": self.ledighed.clock.today().isoformat(),
+                    "exits": report.programme_ended,
+                },
             )
 
     def positions(self, partitions: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
@@ -81,8 +64,7 @@ class StoreSink:
         # one may have changed its members (say, opened a new case); a cached member would
         # still send the next message to the old case, and nothing conflicts when no write
         # touches the stale member. So resume from the store's state, as from its offsets.
-        self.store.forget()
-        return self.store.stored_offsets(self.settings.kafka_group, partitions)
+        return self.ledighed.resume(self.settings.kafka_group, partitions)
 
 
 class Service:
@@ -96,12 +78,12 @@ class Service:
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self.clock = clock or compose.clock()
         self.bootstrap = bootstrap
         self.report_every_s = report_every_s
         self.stopping = threading.Event()
-        self.store = compose.store(settings.db_url)
-        self.sink = StoreSink(self.store, settings, today=self.clock.today)
+        self.ledighed = compose.application(settings, at=clock)
+        self.clock = self.ledighed.clock
+        self.sink = StoreSink(self.ledighed, settings)
         self.consumer = InboundConsumer(
             compose.kafka_consumer(settings, bootstrap),
             self.sink,
@@ -110,14 +92,7 @@ class Service:
             backoff=Backoff(sleep=self._pause),
             should_stop=self.stopping.is_set,
         )
-        self.publisher = Publisher(
-            self.store,
-            compose.kafka_producer(bootstrap),
-            settings.topic_handovers,
-            unpublished_handovers=self.unpublished_handovers,
-            mark_handovers=self.mark_handovers,
-        )
-        self.read_models = list(compose.read_models(self.store).values())
+        self.publisher = compose.publisher(settings, bootstrap, self.ledighed)
         self.follow_up_backoff = Backoff(sleep=self._pause)
         self.last_tick: date | None = None
         # The latest progress numbers, for the HTTP API's /health and /metrics (another thread).
@@ -131,7 +106,7 @@ class Service:
         signal.signal(signal.SIGINT, self.stop)
 
     def run(self) -> None:
-        db = make_url(self.store.url).render_as_string(hide_password=True)
+        db = make_url(self.ledighed.store_url()).render_as_string(hide_password=True)
         log.info("service started", extra={"kafka": self.bootstrap, "db": db})
         last_report = time.monotonic()
         applied_at_report = 0
@@ -170,27 +145,19 @@ class Service:
 
     def catch_up(self) -> None:
         """Projections follow the log (the handover projection fills the outbox)."""
-        projections.catch_up(self.store, chosen=self.read_models)
+        self.ledighed.catch_up()
 
     def unpublished_handovers(self, limit: int) -> list[dict[str, Any]]:
         """The outbox: feed messages not yet acknowledged by the broker, in feed order."""
-        with self.store.engine.connect() as conn:
-            rows = handover_feed.unpublished(conn, limit)
-        cprs = self.store.cprs(UUID(row.member_id) for row in rows)
-        return [feed_message(r.case_id, r.payload, cprs.get(UUID(r.member_id))) for r in rows]
-
-    def mark_handovers(self, message_ids: Sequence[str]) -> None:
-        with self.store.engine.begin() as conn:
-            handover_feed.mark_published(conn, message_ids)
+        return self.ledighed.unpublished_handovers(limit)
 
     def daily_tick(self) -> None:
         """R16 once a day: at start and whenever the date changes."""
         today = self.clock.today()
         if self.last_tick == today:
             return
-        result = tick(self.store, today, self.settings.rule_settings(), clock=self.clock)
         # Dead letters of no known member stay readable for the retention, then expire.
-        self.store.expire_dead_letters(self.settings.dead_letter_retention_days)
+        result = self.ledighed.tick(today)
         self.last_tick = today
         if result.exits:
             log.info("tick", extra={"on": today.isoformat(), **result.as_dict()})
@@ -219,4 +186,4 @@ class Service:
             )
         self.consumer.close()
         self.publisher.producer.close(timeout=5)
-        self.store.close()
+        self.ledighed.close()

@@ -15,14 +15,11 @@ from starlette.responses import Response
 
 from domain.cpr import normalize_cpr
 from domain.params import HOURS_THRESHOLD
-from domain.params import Settings as RuleSettings
-from infra import reads
+from infra.application import Ledighed
 from infra.http.api_limits import retry_after
 from infra.http.api_records import ReadRecorder
 from infra.http.posting import post
 from infra.settings import Settings
-from infra.store.store import Store
-from infra.timeline import timeline_svg
 from infra.ui import forms
 from infra.ui.render import FormError, page, parse_day, read_form, redirect
 from infra.ui.session import COOKIE, LOGIN_COOKIE, PATH, SIGN_IN_ROLES, Session, Sessions
@@ -37,12 +34,11 @@ REFUSED_ROLES = {
 
 @dataclass
 class Ui:
-    """What the pages need of the application: the store, the rules, the tokens' sessions,
-    the API's read recorder and its write lock (one writer at a time in the process)."""
+    """What the pages need: the application, the tokens' sessions, the API's read recorder
+    and its write lock (one writer at a time in the process)."""
 
     settings: Settings
-    db: Store
-    rules: RuleSettings
+    ledighed: Ledighed
     sessions: Sessions
     recorder: ReadRecorder
     writing: threading.Lock
@@ -160,7 +156,7 @@ def router(ui: Ui) -> APIRouter:
             return limited
         who = session.principal
         try:
-            day = parse_day(as_of, date.today())
+            day = parse_day(as_of, ui.ledighed.today())
         except ValueError as error:
             return problem(422, "Ugyldig dato", str(error), session)
         # An adviser's own tasks unless asked otherwise; `adviser=` or `*`: everyone's.
@@ -168,7 +164,7 @@ def router(ui: Ui) -> APIRouter:
             only = who.name if who.role == "adviser" else None
         else:
             only = None if adviser.strip() in ("", "*") else adviser.strip()
-        rows = reads.worklist_of_members(ui.db, day, ui.rules, only)
+        rows = ui.ledighed.worklist_of_members(day, only)
         ui.recorder.access(
             who, "worklist", (m for m, _ in rows), len(rows), as_of=day, adviser=only, page="ui"
         )
@@ -198,7 +194,7 @@ def router(ui: Ui) -> APIRouter:
         if limited := too_many(session):
             return limited
         try:
-            day = parse_day(as_of, date.today())
+            day = parse_day(as_of, ui.ledighed.today())
         except ValueError as error:
             return problem(422, "Ugyldig dato", str(error), session)
         notice = None
@@ -223,15 +219,15 @@ def router(ui: Ui) -> APIRouter:
             cpr = normalize_cpr(cpr)
         except ValueError as error:
             return problem(422, "Ugyldigt CPR-nummer", str(error), session)
-        member_id = ui.db.member_ids([cpr]).get(cpr)
-        cases = reads.case_dicts(ui.db, cpr, day, ui.rules) if member_id else []
+        member_id = ui.ledighed.member_id(cpr)
+        cases = ui.ledighed.cases(cpr, day) if member_id else []
         if member_id is None or not cases:
             return problem(404, "Ingen sag", f"{cpr} har ingen sag pr. {day}.", session)
         shown = cases[-1]
         auditor = who.role == "auditor"
-        svg = timeline_svg(ui.db, cpr, day, ui.rules)
-        explained = reads.explain(ui.db, cpr, day, ui.rules) if auditor else None
-        history = reads.history(ui.db, cpr, day) if auditor else None
+        svg = ui.ledighed.timeline_svg(cpr, day)
+        explained = ui.ledighed.explain(cpr, day) if auditor else None
+        history = ui.ledighed.history(cpr, day) if auditor else None
         what = "case,timeline,explain,history" if auditor else "case,timeline"
         ui.recorder.case_read(who, member_id, what, as_of=day, page="ui")
         context = {
@@ -240,7 +236,7 @@ def router(ui: Ui) -> APIRouter:
             "cpr": cpr,
             "day": day.isoformat(),
             "threshold": str(HOURS_THRESHOLD[shown["insurance"]]),
-            "handovers": _handovers(ui.db, cpr, day),
+            "handovers": ui.ledighed.latest_case_handovers(cpr, day),
             "timeline": svg,
             "explained": explained,
             "history": history,
@@ -271,13 +267,13 @@ def router(ui: Ui) -> APIRouter:
         if session.principal.role != "adviser":
             return problem(403, "Afvist", "Kun rådgivere kan handle på en sag.", session)
         try:
-            day = parse_day(form.get("as_of"), date.today())
+            day = parse_day(form.get("as_of"), ui.ledighed.today())
             cpr = normalize_cpr(cpr)
             type_, body = forms.message_body(form, cpr)
         except ValueError as error:
             return problem(422, "Formularen kunne ikke læses", str(error), session)
         outcome = await run_in_threadpool(
-            post, ui.db, ui.rules, ui.writing, session.principal, body
+            post, ui.ledighed, ui.writing, session.principal, body
         )
         if outcome.forbidden:
             refusal = f"rollen {session.principal.role!r} må ikke sende en "
@@ -335,15 +331,3 @@ def _form_ids(failed: dict[str, Any] | None) -> dict[str, str]:
         ids[key] = failed["message_id"]
     return ids
 
-
-def _handovers(db: Store, cpr: str, day: date) -> list[dict[str, Any]]:
-    """The latest case's handover messages that took effect by the day (as the timeline)."""
-    cases = [c for c in db.cases_of(cpr) if c.facts.opened_on <= day]
-    if not cases:
-        return []
-    return [
-        {"message_id": h["message_id"], "type": h["type"], "replaces": h["replaces"],
-         **h["content"]}
-        for h in cases[-1].handovers
-        if h["content"]["effective_on"] <= day.isoformat()
-    ]  # fmt: skip

@@ -68,16 +68,16 @@ def test_records_read_before_the_registration_end_as_in_calendar_order(
     count = sum(len(streams[name]) for name in early)
     first = services.start(settings)
     wait_for(lambda: first.sink.totals.accepted == count, what=f"the {count} early records")
-    assert first.store.dead_letters() == []
+    assert first.ledighed.store.dead_letters() == []
     services.stop_all()
     produce(settings, settings.topic_members, streams["akasse.members"])
     service = services.start(settings)
     members = len(streams["akasse.members"])
     wait_for(lambda: service.sink.totals.accepted == members, what="the registration")
-    assert service.store.dead_letters() == []
+    assert service.ledighed.store.dead_letters() == []
     assert services.errors == []
     kafka_cases = _cases(settings.db_url)
     reference = _cases(_in_calendar_order(streams, tmp_path))
     assert kafka_cases == reference
-    (case,) = case_dicts(service.store, CPR, date(2021, 12, 31), settings.rule_settings())
+    (case,) = case_dicts(service.ledighed.store, CPR, date(2021, 12, 31), settings.rule_settings())
     assert case["exit"]["reason"] == "hours_threshold"

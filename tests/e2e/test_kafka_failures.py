@@ -533,12 +533,12 @@ def test_a_valid_record_that_breaks_a_rule_goes_to_the_dlq_and_later_records_app
     assert len({h["source_partition"] for h in headers}) == 1
     assert [int(h["source_offset"]) for h in headers] == [1, 3, 5]
     # The records after the refused ones, on the same partition, were applied.
-    (case,) = case_dicts(service.store, cpr, AS_OF, settings.rule_settings())
+    (case,) = case_dicts(service.ledighed.store, cpr, AS_OF, settings.rule_settings())
     assert case["hours_paid"] == 310.33
     assert [(m["kind"], m["held_on"]) for m in case["meetings"] if m["held_on"]] == [
         ("cv_and_job", "2021-03-10")
     ]
-    assert len(service.store.dead_letters()) == 3
+    assert len(service.ledighed.store.dead_letters()) == 3
     assert services.errors == []
 
 

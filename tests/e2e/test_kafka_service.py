@@ -97,7 +97,7 @@ def test_a_poison_record_goes_to_the_dlq_unchanged_and_the_good_ones_around_it_a
         "source_offset",
     }
     wait_for(lambda: service.sink.totals.accepted == 2, what="the two good records")
-    store = Store(settings.model_copy(update={"db_url": service.store.url}).db_url)
+    store = Store(settings.model_copy(update={"db_url": service.ledighed.store.url}).db_url)
     try:
         (case,) = store.cases_of(CPR)
         assert [p.hours for p in case.facts.payments] == [100]
@@ -107,7 +107,7 @@ def test_a_poison_record_goes_to_the_dlq_unchanged_and_the_good_ones_around_it_a
 
 
 class _Calendar:
-    """The service's clock on a fixed day (infra/runtime/clock.py's Clock)."""
+    """The service's clock on a fixed day (infra/clock.py's Clock)."""
 
     def __init__(self, day: date) -> None:
         self.day = day
@@ -139,7 +139,7 @@ def test_r16_a_case_consumed_after_the_days_tick_has_left_the_trial_at_once(
         wait_for(lambda: service.sink.totals.accepted == 2, what="the late registration")
         # each batch ended its case (0202801234 registered 2021-03-01, never left the trial)
         assert service.sink.totals.programme_ended == 2
-        (case,) = service.store.cases_of(CPR)
+        (case,) = service.ledighed.store.cases_of(CPR)
         assert (case.exit.reason, case.exit.on) == ("programme_ended", date(2023, 12, 31))
     finally:
         service.stop()

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from infra import reads
 from infra.cli import main
+from infra.clock import COPENHAGEN
 from infra.http.api import create_app
 from infra.http.api_auth import Tokens, load_tokens, parse_tokens
-from infra.runtime.clock import COPENHAGEN
 from infra.settings import Settings
 from infra.store.store import Store
 from tests import api_figures

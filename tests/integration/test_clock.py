@@ -1,6 +1,6 @@
-"""The runtime reads "now" from the clock it is handed (infra/runtime/clock.py), which the
+"""The runtime reads "now" from the clock it is handed (infra/clock.py), which the
 composition root (infra/bootstrap.py) builds: the tick gives up a parked message by the
-clock's moment, not the machine's."""
+clock's moment, not the machine's; the API and the pages judge "today" by it too."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from infra import bootstrap
 from infra.cli import main
-from infra.runtime.clock import SYSTEM_CLOCK
-from infra.runtime.tick import tick
+from infra.clock import SYSTEM_CLOCK
+from infra.http.api import create_app
 from infra.settings import Settings
+from infra.tick import tick
+from tests.integration.test_ui import sign_in
+from tests.scenario_helpers import SCENARIOS
 
 CPR = "0101901234"
 LINES = [
@@ -58,3 +63,28 @@ def test_the_composition_root_hands_out_the_machines_clock() -> None:
     assert bootstrap.clock() is SYSTEM_CLOCK
     assert SYSTEM_CLOCK.today() == date.today()
     assert abs(SYSTEM_CLOCK.now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_the_api_and_the_pages_judge_today_by_the_clock_they_are_handed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    scenario = SCENARIOS / "04_worklist_two_advisers.jsonl"
+    assert main(["ingest", str(scenario), "--json", "--quiet", "--db", url]) == 0
+    settings = Settings(db_url=url, api_tokens="t-aud=auditor:ida,t-adv=adviser:anna")
+    day = date(2021, 3, 20)
+    noon = datetime(2021, 3, 20, 12, tzinfo=UTC)
+    ledighed = bootstrap.application(settings, at=FixedClock(noon))
+    try:
+        with TestClient(create_app(settings, ledighed)) as client:
+            auth = {"Authorization": "Bearer t-aud"}
+            for path in ("/worklist", "/handovers"):
+                default = client.get(path, headers=auth)
+                assert default.status_code == 200
+                assert default.json() == client.get(
+                    path, params={"as_of": day.isoformat()}, headers=auth
+                ).json()
+            assert ledighed.worklist(day) != ledighed.worklist(date.today())
+            sign_in(client, "t-adv")
+            page = client.get("/ui/worklist")
+            assert page.status_code == 200 and day.isoformat() in page.text
+    finally:
+        ledighed.close()

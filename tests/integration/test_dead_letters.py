@@ -202,8 +202,8 @@ def test_a_parked_message_given_up_by_the_tick_is_a_dead_letter_that_applies_onc
 ) -> None:
     from datetime import UTC, date, datetime, timedelta
 
-    from infra.runtime.tick import tick
     from infra.settings import Settings
+    from infra.tick import tick
 
     cpr = "0101901234"
     lines = [

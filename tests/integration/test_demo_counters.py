@@ -10,31 +10,28 @@ import pytest
 from sqlalchemy import func, select
 
 from infra import bootstrap
+from infra.application import Ledighed, Report
 from infra.demo.demo import live_counters, summary
 from infra.demo.demo_data import generate_lines
-from infra.ingest import Report, file_records, ingest
-from infra.projections import catch_up
 from infra.settings import Settings
-from infra.store.store import Store
 from projections.tables import worklist_cases
 
 
 @pytest.fixture
-def store(tmp_path) -> Iterator[Store]:
-    store = bootstrap.store(f"sqlite:///{tmp_path}/demo.db")
+def ledighed(tmp_path) -> Iterator[Ledighed]:
+    ledighed = bootstrap.application(Settings(db_url=f"sqlite:///{tmp_path}/demo.db"))
     try:
-        yield store
+        yield ledighed
     finally:
-        store.close()
+        ledighed.close()
 
 
-def test_the_live_counters_are_the_summarys_first_lines(store: Store) -> None:
-    rules = Settings().rule_settings()
+def test_the_live_counters_are_the_summarys_first_lines(ledighed: Ledighed) -> None:
     lines = generate_lines(seed=2021, members=120, year=2021)
-    report = ingest(store, rules, file_records(lines, "demo"), 500, report=Report())
-    catch_up(store)
-    live = live_counters(store, report, rules, published=17)
-    outcome = summary(store, report, rules, published=17)
+    report = ledighed.ingest(ledighed.file_records(lines, "demo"), 500)
+    ledighed.catch_up()
+    live = live_counters(ledighed, report, published=17)
+    outcome = summary(ledighed, report, published=17)
     assert live[0] == outcome[0]  # cases by status, in one order
     assert outcome[1].startswith(live[1])  # messages
     assert outcome[2].startswith(live[2])  # feed messages and published
@@ -46,7 +43,7 @@ def test_the_live_counters_are_the_summarys_first_lines(store: Store) -> None:
     assert live[2].endswith(", 17 published")
     # in_trial counts the cases in the trial on the day, not every case that ever entered it
     in_trial = int(live[0].split("in_trial ")[1].split(",")[0])
-    with store.engine.connect() as conn:
+    with ledighed.store.engine.connect() as conn:
         ever = conn.scalar(
             select(func.count()).select_from(worklist_cases).where(worklist_cases.c.in_trial)
         )
@@ -54,10 +51,8 @@ def test_the_live_counters_are_the_summarys_first_lines(store: Store) -> None:
     assert 0 < in_trial < ever and ended > 0
 
 
-def test_without_a_publisher_the_counters_say_nothing_of_publishing(store: Store) -> None:
-    rules = Settings().rule_settings()
-    report = Report()
-    assert live_counters(store, report, rules, None) == [
+def test_without_a_publisher_the_counters_say_nothing_of_publishing(ledighed: Ledighed) -> None:
+    assert live_counters(ledighed, Report(), None) == [
         "cases on 2021-12-31: in_trial 0, ended 0, outside_trial 0, notice_period 0",
         "messages: 0 accepted, 0 duplicates, 0 rejected",
         "handovers: 0 feed messages",

@@ -198,8 +198,9 @@ def test_a_running_store_stops_opening_an_erased_members_dead_letters_and_keys_a
         # The same CPR rejected again through the running store: a new key, readable.
         again = {**refused, "message_id": "e-3"}
         path.write_text(json.dumps(again) + "\n")
-        from infra.ingest import file_records, ingest
+        from infra.ingest import file_records
         from infra.settings import Settings
+        from tests.scenario_helpers import ingest
 
         report = ingest(running, Settings().rule_settings(), file_records(
             [path.read_bytes().rstrip(b"\n")], "in.jsonl"))

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from domain.params import Settings as RuleSettings
-from infra.ingest import file_records, ingest
+from infra.ingest import file_records
 from infra.store import tables
 from infra.store.store import Store
 from tests.kafka_helpers import hours, registration
+from tests.scenario_helpers import ingest
 
 CPR = "0101901234"  # born 1990-01-01
 EXAMPLES = 250

@@ -20,6 +20,7 @@ from domain import service as domain_service
 from domain.messages import InvalidMessage, parse_message
 from domain.params import Settings as RuleSettings
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
+from infra.application import Ledighed
 from infra.cli import main
 from infra.failures import describe, is_store_or_broker_failure
 from infra.ingest import Report, apply_batch
@@ -340,7 +341,7 @@ def test_a_retried_batch_skips_the_records_saved_one_at_a_time_before_the_failur
     records = [InboundRecord.from_kafka_record("t", 0, i, v) for i, v in enumerate(values)]
     store = Store(settings.db_url)
     try:
-        sink = StoreSink(store, settings)
+        sink = StoreSink(Ledighed(store, settings), settings)
         sink.apply(records[:2], {("t", 0): 2})
         sink.retrying = True
         sink.apply(records, {("t", 0): 4})

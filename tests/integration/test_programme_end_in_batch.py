@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
 
 from consumers.records import InboundRecord
+from domain.messages import parse_message
 from infra import bootstrap
+from infra.application import Report
 from infra.runtime.service import StoreSink
 from infra.settings import Settings
 from infra.store.store import Store
@@ -41,11 +44,26 @@ def store(db_url: str) -> Iterator[Store]:
         store.close()
 
 
+@dataclass
+class OnDay:
+    """A clock that stands still on one day."""
+
+    day: date
+
+    def today(self) -> date:
+        return self.day
+
+    def now(self) -> datetime:
+        return datetime.combine(self.day, time(12), UTC)
+
+
 class Batches:
     """The service's sink, as the consumer calls it: records with offsets on one partition."""
 
     def __init__(self, store: Store, db_url: str, today: date) -> None:
-        self.sink = StoreSink(store, Settings(db_url=db_url), today=lambda: today)
+        settings = Settings(db_url=db_url)
+        clock = OnDay(today)
+        self.sink = StoreSink(bootstrap.application(settings, over=store, at=clock), settings)
         self.offset = 0
 
     def send(self, lines: list[str]) -> None:
@@ -155,3 +173,21 @@ def test_r16_only_the_cases_the_batch_touched_the_rest_wait_for_the_daily_tick(
     tick = cli.json("tick", "--on", "2024-03-01")
     assert (tick["exits"], tick["handovers"]) == (1, 1)
     assert cli.json("case", IN_TRIAL, "--as-of", "2024-03-01")["exit"] == PROGRAMME_ENDED
+
+
+def test_r16_a_message_posted_on_2024_03_01_ends_its_case_too(
+    cli: Ledighed, store: Store, db_url: str
+) -> None:
+    # POST /messages and the pages' forms go through Ledighed.post (infra/http/posting.py)
+    ledighed = Batches(store, db_url, date(2024, 3, 1)).sink.ledighed
+    report = Report()
+    for line in scenario_lines("06_programme_end.jsonl"):
+        report.add(
+            ledighed.post(InboundRecord(line, "api:adviser:anna", None, None), parse_message(line))
+        )
+    # one message at a time: 0808721234's case too is ended on its arrival, before its
+    # deregistration (2023-11-30) is posted
+    assert report.accepted == 7 and report.programme_ended == 2
+    assert cli.json("case", IN_TRIAL, "--as-of", "2024-03-01")["exit"] == PROGRAMME_ENDED
+    ended = [r for r in cli.json("history", IN_TRIAL) if r["type"] == "ProgrammeEnded"]
+    assert ended[0]["source"]["message_id"] == "tick:2024-03-01"

@@ -19,7 +19,7 @@ from domain.view import case_view
 from infra import projections
 from infra.cli import main
 from infra.demo.demo_data import generate_lines
-from infra.ingest import file_records, ingest
+from infra.ingest import file_records
 from infra.reads import all_cases, handover_message, handovers, worklist
 from infra.store.store import Store
 from projections import runner
@@ -27,7 +27,7 @@ from projections.handovers import HandoverFeed, mark_published, unpublished
 from projections.runner import Page
 from projections.tables import handover_feed, handover_published, metadata, positions
 from projections.worklist import CASE_EVENTS, Worklist
-from tests.scenario_helpers import SCENARIOS, scenario_lines
+from tests.scenario_helpers import SCENARIOS, ingest, scenario_lines
 
 RULES = Settings()
 HANDED_OVER: type[Any] = Case.HandedOver  # type: ignore[attr-defined]

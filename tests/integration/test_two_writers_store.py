@@ -13,8 +13,8 @@ from sqlalchemy import text
 from consumers.records import InboundRecord
 from domain.params import Settings
 from infra.ingest import Report, apply_batch
-from infra.runtime.tick import tick
 from infra.store.store import Store
+from infra.tick import tick
 from tests.kafka_helpers import hours, registration
 
 pytestmark = pytest.mark.postgres

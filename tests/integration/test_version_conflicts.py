@@ -21,12 +21,13 @@ from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
 from domain.params import Settings as RuleSettings
 from infra.http.api import create_app
-from infra.ingest import file_records, ingest
+from infra.ingest import file_records
 from infra.settings import Settings
 from infra.store.bulk import bulk_insert
 from infra.store.store import Store
 from infra.store.tables import event_hashes, processed_messages
 from tests.kafka_helpers import hours, registration
+from tests.scenario_helpers import ingest
 
 CPR = "0101851001"
 HELD = {

@@ -71,7 +71,7 @@ def test_one_batch_deduplicates_rejects_and_commits_at_once() -> None:
 
 def test_r16_past_the_programme_end_by_the_calendar_on_the_fake_too() -> None:
     # S = 2023-10-02 in Aarhus; the batch's calendar day is 2024-03-01: the case ends
-    # 2023-12-31 as the tick of 2024-03-01 (infra/runtime/tick.py), in the same batch
+    # 2023-12-31 as the tick of 2024-03-01 (infra/tick.py), in the same batch
     book = FakeBook()
     report = Report()
     uow = FakeUnitOfWork(book)

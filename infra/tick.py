@@ -13,7 +13,7 @@ from domain.case import Case
 from domain.member import Member
 from domain.params import PROGRAMME_END, Settings
 from domain.service import CaseService
-from infra.runtime.clock import SYSTEM_CLOCK, Clock
+from infra.clock import SYSTEM_CLOCK, Clock
 from infra.store.store import Store
 from infra.store.unit_of_work import UnitOfWork
 

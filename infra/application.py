@@ -1,0 +1,415 @@
+"""The application: one method per use case, as in the eventsourcing library's examples
+(`BankAccounts.deposit_funds`). The entry points (infra/cli.py, infra/http, infra/ui,
+infra/runtime, infra/demo) call only these methods, never the store.
+
+It holds the store (`infra/store`: the eventsourcing `Application` on SQLAlchemy, with the
+registry and message tables), the settings and the clock, all three handed in by the
+composition root (infra/bootstrap.py). The work itself stays in the modules it delegates
+to: infra/ingest.py (a batch through parse → CaseService → one unit of work), infra/tick.py,
+infra/reads.py and infra/timeline.py (the queries), infra/projections.py (the read models)
+and infra/dead_letters.py. What lives here once is the retry on a version conflict: another
+writer saved one of the same aggregates (or message ids) meanwhile, and the work is done
+again from the stored state.
+
+Longer than the house's ~300 lines on purpose: it is the one list of what the system does,
+each use case a few lines that delegate, and splitting it would split that list.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+from sqlalchemy import Engine, func, select, text
+
+from consumers.records import InboundRecord
+from domain.case import Case
+from domain.facts import facts_from_json
+from domain.member import Member
+from domain.messages import InboundMessage, InvalidMessage
+from domain.params import Settings as RuleSettings
+from domain.untrusted import DEFAULT_LIMITS, Limits
+from domain.view import CaseView, case_view
+from infra import dead_letters, projections, reads
+from infra.clock import SYSTEM_CLOCK, Clock
+from infra.ingest import Report, apply_batch, apply_messages, batches, file_records
+from infra.settings import Settings
+from infra.store import access_log, migrations, tables
+from infra.store.hashchain import Break, verify
+from infra.store.migrations import SchemaState, StoreNotMigrated
+from infra.store.persistence import SQLITE_BUSY_TIMEOUT_S
+from infra.store.store import Store, sqlalchemy_url
+from infra.tick import TickReport, tick
+from infra.timeline import timeline_svg
+from projections import handovers as feed
+from projections.runner import Projection
+from projections.tables import handover_feed, handover_published, worklist_cases
+
+# What the entry points need of the application's vocabulary, from here (never infra.store).
+__all__ = [
+    "CONFLICT_ATTEMPTS",
+    "DEAD_LETTER_STATUSES",
+    "PROJECTIONS",
+    "SQLITE_BUSY_TIMEOUT_S",
+    "Ledighed",
+    "Report",
+    "StoreNotMigrated",
+    "StoreSchema",
+    "TickReport",
+    "sqlalchemy_url",
+]
+
+PROJECTIONS = projections.NAMES
+DEAD_LETTER_STATUSES = dead_letters.STATUSES
+
+CONFLICT_ATTEMPTS = 10
+"""How often work is done again after a version conflict before it is given up on: another
+writer busy with the same members may win a few times in a row, each wait a little longer."""
+
+T = TypeVar("T")
+
+
+class Ledighed:
+    """The case engine's use cases over one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        rules: RuleSettings | None = None,
+        read_models: Sequence[Projection] | None = None,
+    ) -> None:
+        """`read_models`: the projection objects `catch_up` drives, kept for the
+        application's life (so that a running service's worklist keeps the cases it has
+        seen); without them each catch-up makes its own."""
+        self.store = store
+        self.settings = settings or Settings()
+        self.clock = clock
+        self.rules = rules or self.settings.rule_settings()
+        self.read_models = list(read_models) if read_models is not None else None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def today(self) -> date:
+        """"Today" as the clock says: the reads' default day and the tick's."""
+        return self.clock.today()
+
+    # --- messages in --------------------------------------------------------------------
+
+    def _retrying(self, attempt: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
+        """`attempt()`, done again from the stored state after a version conflict, after a
+        short random wait so that two writers stop meeting in step. An attempt that fails
+        leaves nothing saved and the store's cache dropped (infra/ingest.py)."""
+        for number in range(1, attempts + 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                self.store.forget()
+                if number == attempts:
+                    raise
+                time.sleep(random.uniform(0, 0.02 * number))
+        raise AssertionError("unreachable")
+
+    def apply_retrying(
+        self,
+        records: Sequence[InboundRecord],
+        report: Report,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        """A batch of records (a file's, a dead letter's) applied and saved in one
+        transaction, again on a version conflict; only the saved attempt counts in `report`."""
+
+        def attempt() -> Report:
+            attempt_report = Report()
+            apply_batch(self.store, self.rules, records, attempt_report, limits=limits)
+            return attempt_report
+
+        report.add(self._retrying(attempt))
+
+    def apply_consumed(
+        self,
+        records: Sequence[InboundRecord],
+        offsets: dict[tuple[str, int], int],
+        group: str,
+    ) -> Report:
+        """A consumer group's batch, saved in one transaction with each partition's next
+        offset. One attempt: a failure (a conflict too) is raised, and the consumer applies
+        the batch again from the offsets the store has (`resume`). Past the programme end by
+        the clock, the batch's cases are ended by R16 as that day's tick (RULES.md)."""
+        report = Report()  # a failed attempt counts nothing
+        apply_batch(
+            self.store,
+            self.rules,
+            records,
+            report,
+            offsets,
+            group,
+            self.settings.limits(),
+            calendar_day=self.clock.today(),
+        )
+        return report
+
+    def resume(
+        self, group: str, partitions: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        """The next offset per partition as the store has it, the cached aggregates dropped:
+        while this instance did not own a partition, another one may have changed its
+        members."""
+        self.store.forget()
+        return self.stored_offsets(group, partitions)
+
+    def stored_offsets(
+        self, group: str, partitions: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        return self.store.stored_offsets(group, partitions)
+
+    def ingest(
+        self,
+        records: Iterable[InboundRecord],
+        batch_size: int | None = None,
+        progress: Any = None,
+        report: Report | None = None,
+        limits: Limits | None = None,
+    ) -> Report:
+        """Apply every record in file order, `batch_size` messages to a transaction; into
+        `report` if given (it then holds what was saved also when a batch fails)."""
+        report = Report() if report is None else report
+        limits = self.settings.limits() if limits is None else limits
+        for batch in batches(records, batch_size or self.settings.batch_size):
+            self.apply_retrying(batch, report, limits)
+            if progress is not None:
+                progress.update(len(batch))
+        return report
+
+    @staticmethod
+    def file_records(lines: Iterable[bytes | str], name: str) -> Iterable[InboundRecord]:
+        """A JSON-lines file's records (infra/ingest.py: blank lines skipped)."""
+        return file_records(lines, name)
+
+    def post(self, record: InboundRecord, message: InboundMessage | InvalidMessage) -> Report:
+        """One message parsed already (what a caller checked of it is what is applied), or
+        the reason it is invalid (a dead letter); again on a version conflict. Past the
+        programme end by the clock, its cases are ended by R16 as the consumer's are."""
+
+        def attempt() -> Report:
+            report = Report()
+            day = self.clock.today()
+            apply_messages(self.store, self.rules, [(record, message)], report, day)
+            return report
+
+        return self._retrying(attempt)
+
+    def record_read(
+        self, member_id: UUID, reader: str, role: str, what: str, source: dict[str, Any]
+    ) -> None:
+        """A read of one member's case into the member's audit trail (a CaseRead event, no
+        CPR in it), dated by the clock; again on a version conflict."""
+
+        def attempt() -> None:
+            member: Member = self.store.app.repository.get(member_id)
+            member.record_read(reader, role, what, self.clock.today(), source)
+            self.store.app.save(member)
+            self.store.remember([member])  # the batch path's cache must not keep an older copy
+
+        self._retrying(attempt)
+
+    def record_access(self, **entry: Any) -> int:
+        """A read of personal data into the access log (`infra/store/access_log.record`)."""
+        return access_log.record(self.store.engine, **entry)
+
+    def tick(self, on: date | None = None) -> TickReport:
+        """The calendar's decisions for the day (R16, parked messages given up on; the clock's
+        day by default), then dead letters of no known member past their retention expire."""
+        report = tick(self.store, on or self.clock.today(), self.rules, clock=self.clock)
+        self.store.expire_dead_letters(self.settings.dead_letter_retention_days)
+        return report
+
+    def erase_member(self, cpr: str) -> bool:
+        """The member's personal data erased (crypto-shredding); False: none was kept."""
+        return self.store.erase_member(cpr, self.settings.dead_letter_retention_days)
+
+    # --- dead letters -------------------------------------------------------------------
+
+    def dead_letters(
+        self, status: str = "open", topic: str | None = None, day: date | None = None
+    ) -> list[dict[str, Any]]:
+        return dead_letters.listing(self.store, status, topic, day)
+
+    def dead_letter_raw(self, letter_id: int) -> bytes | None:
+        return dead_letters.raw_bytes(self.store, letter_id)
+
+    def retry_dead_letters(self, letter_ids: list[int] | None) -> dict[str, list[int]]:
+        """Open dead letters applied again (None: every open one), each with the retry."""
+        return dead_letters.retry(
+            self.store, lambda record, report: self.apply_retrying([record], report), letter_ids
+        )
+
+    # --- read models --------------------------------------------------------------------
+
+    def catch_up(self, progress: Callable[[int], Any] | None = None) -> dict[str, int]:
+        """Every read model brought up to the log; events applied by name."""
+        return projections.catch_up(self.store, progress=progress, chosen=self.read_models)
+
+    def rebuild_projections(
+        self, names: Iterable[str] | None = None, quiet: bool = False
+    ) -> dict[str, int]:
+        return projections.rebuild(self.store, names, quiet=quiet)
+
+    def projection_status(self) -> list[dict[str, Any]]:
+        return projections.status(self.store)
+
+    def unpublished_handovers(self, limit: int) -> list[dict[str, Any]]:
+        """The outbox: feed messages not yet acknowledged by the broker, in feed order."""
+        with self.store.engine.connect() as conn:
+            rows = feed.unpublished(conn, limit)
+        cprs = self.store.cprs(UUID(row.member_id) for row in rows)
+        return [
+            reads.feed_message(r.case_id, r.payload, cprs.get(UUID(r.member_id))) for r in rows
+        ]
+
+    def mark_handovers_published(self, message_ids: Sequence[str]) -> None:
+        with self.store.engine.begin() as conn:
+            feed.mark_published(conn, message_ids)
+
+    # --- queries ------------------------------------------------------------------------
+
+    def member_id(self, cpr: str) -> UUID | None:
+        """The member's opaque id (None: no member with this CPR)."""
+        return self.store.member_ids([cpr]).get(cpr)
+
+    def cases(
+        self,
+        cpr: str | None,
+        day: date,
+        known_at: datetime | None = None,
+        member_id: UUID | None = None,
+    ) -> list[dict[str, Any]]:
+        """The member's cases opened by `day`, oldest first, as case objects."""
+        return reads.case_dicts(self.store, cpr, day, self.rules, known_at, member_id)
+
+    def history(
+        self,
+        cpr: str | None,
+        day: date | None = None,
+        known_at: datetime | None = None,
+        member_id: UUID | None = None,
+    ) -> list[dict[str, Any]]:
+        return reads.history(self.store, cpr, day, known_at, member_id)
+
+    def worklist(
+        self, day: date, adviser: str | None = None, known_at: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        return reads.worklist(self.store, day, self.rules, adviser, known_at)
+
+    def worklist_of_members(
+        self, day: date, adviser: str | None = None, known_at: datetime | None = None
+    ) -> list[tuple[UUID, dict[str, Any]]]:
+        """The worklist's rows, each with its member's id (for the access log)."""
+        return reads.worklist_of_members(self.store, day, self.rules, adviser, known_at)
+
+    def handovers(self, known_at: datetime | None = None) -> list[dict[str, Any]]:
+        return reads.handovers(self.store, known_at)
+
+    def handovers_of_members(
+        self, known_at: datetime | None = None
+    ) -> list[tuple[UUID, dict[str, Any]]]:
+        """The feed's messages, each with its member's id (for the access log)."""
+        return reads.handovers_of_members(self.store, known_at)
+
+    def explain(
+        self, cpr: str, day: date, known_at: datetime | None = None
+    ) -> dict[str, Any] | None:
+        return reads.explain(self.store, cpr, day, self.rules, known_at)
+
+    def timeline_svg(self, cpr: str, day: date, known_at: datetime | None = None) -> str | None:
+        return timeline_svg(self.store, cpr, day, self.rules, known_at)
+
+    def latest_case_handovers(self, cpr: str, day: date) -> list[dict[str, Any]]:
+        """The latest case's handover messages that took effect by the day (as the timeline)."""
+        cases = [c for c in self.store.cases_of(cpr) if c.facts.opened_on <= day]
+        if not cases:
+            return []
+        return [
+            {"message_id": h["message_id"], "type": h["type"], "replaces": h["replaces"],
+             **h["content"]}
+            for h in cases[-1].handovers
+            if h["content"]["effective_on"] <= day.isoformat()
+        ]  # fmt: skip
+
+    def case_views(self, day: date) -> list[CaseView]:
+        """Every case as of the day (one pass over the log)."""
+        cases: list[Case] = reads.all_cases(self.store)
+        return [case_view(case.facts, day, self.rules) for case in cases]
+
+    def access_log(self, member_id: UUID | None = None, **query: Any) -> list[dict[str, Any]]:
+        """The access log's entries, oldest first (`infra/store/access_log.entries`: of one
+        member, by one reader, in a time span, after an entry, at most `limit`)."""
+        return access_log.entries(self.store.engine, member_id=member_id, **query)
+
+    def verify_audit(self) -> tuple[int, list[Break]]:
+        """Every case's hash chain checked: events checked, the first break of each."""
+        return verify(self.store.engine, self.store.events_table, self.store.secrets)
+
+    def log_head(self) -> int:
+        return self.store.log_head()
+
+    def ping(self) -> None:
+        """Raises when the store does not answer."""
+        with self.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def counts(self) -> dict[str, Any]:
+        """The store's numbers for /metrics: dead letters (open ones by topic), handovers the
+        broker acknowledged, the log's head."""
+        letters = tables.dead_letters
+        with self.store.engine.connect() as conn:
+            dead = conn.execute(select(func.count()).select_from(letters)).scalar()
+            sent = conn.execute(select(func.count()).select_from(handover_published)).scalar()
+            open_sources = list(
+                conn.execute(select(letters.c.source).where(letters.c.status == "open")).scalars()
+            )
+        return {
+            "dead_letters": dead or 0,
+            "handovers_published": sent or 0,
+            "open_sources": open_sources,
+            "log_head": self.log_head(),
+        }
+
+    def statuses_on(self, day: date) -> tuple[Counter[str], int]:
+        """The read models as far as they have got (the demo's live counters): cases by
+        status on the day, and the handover feed's length."""
+        with self.store.engine.connect() as conn:
+            facts = conn.execute(select(worklist_cases.c.facts)).scalars().all()
+            feed = conn.scalar(select(func.count()).select_from(handover_feed)) or 0
+        statuses = Counter(case_view(facts_from_json(f), day, self.rules).status for f in facts)
+        return statuses, feed
+
+    def store_url(self) -> str:
+        """The store's URL (with its password: say it only through `hide_password`)."""
+        return self.store.url
+
+
+class StoreSchema:
+    """`ledighed migrate`: the store's schema before the store can open (a store behind
+    this release's schema is refused by `Store`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def state(self) -> SchemaState:
+        return migrations.state(self.engine)
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Every migration the store lacks applied; (from, to)."""
+        return migrations.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
