@@ -15,7 +15,7 @@ from sqlalchemy import create_engine
 
 from infra import projections
 from infra.application import Ledighed, StoreSchema
-from infra.clock import SYSTEM_CLOCK, Clock
+from infra.clock import SYSTEM_CLOCK, Clock, DayClock
 from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
 from infra.kafka.publisher import Publisher
 from infra.settings import Settings
@@ -40,7 +40,7 @@ def application(settings: Settings, over: Store | None = None, at: Clock | None 
     return Ledighed(
         opened,
         settings,
-        clock() if at is None else at,
+        clock(settings) if at is None else at,
         read_models=list(read_models(opened).values()),
     )
 
@@ -116,6 +116,8 @@ def read_models(store: Store) -> dict[str, Projection]:
     return projections.projections(store)
 
 
-def clock() -> Clock:
-    """The runtime's clock: the machine's."""
+def clock(settings: Settings | None = None) -> Clock:
+    """The runtime's clock: the machine's, or the day `LEDIGHED_TODAY` sets."""
+    if settings is not None and settings.today is not None:
+        return DayClock(settings.today)
     return SYSTEM_CLOCK

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -63,3 +64,17 @@ class SystemClock:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+@dataclass(frozen=True)
+class DayClock:
+    """A calendar that stands on one day (`LEDIGHED_TODAY`): the trial's years replayed
+    through the service as they happened (the demo, the tests). Recorded moments stay real."""
+
+    day: date
+
+    def today(self) -> date:
+        return self.day
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # R8: payment months ("YYYY-MM") whose hours do not count, e.g. "2020-03,2020-04".
     frozen_months: str = ""
     batch_size: int = 2000
+    # The calendar's day for every command and the service (YYYY-MM-DD; default the machine's
+    # date): the trial's years replayed through the service as they happened, so that R16
+    # and the daily tick go by the replayed day (the demo and the Kafka tests set it).
+    today: date | None = None
     # A parked message (README: across topics) is given up on after this many days.
     park_days: int = 30
     # One inbound message's limits (a file's line, a Kafka record, an HTTP body): a message

@@ -47,7 +47,8 @@ def run_demo(
         for stale in directory.glob("ledighed.db*"):
             stale.unlink()
         db_url = f"sqlite:///{db_file}"
-    settings = settings.model_copy(update={"db_url": db_url})
+    # The service lives in the demo's year (R16 would end every case it touches today).
+    settings = settings.model_copy(update={"db_url": db_url, "today": settings.today or DEMO_DAY})
     lines = generate_lines(seed=seed, members=members, year=DEMO_YEAR)
     write_jsonl(lines, messages_file)
     print(f"generated {len(lines)} messages for {members} members in {DEMO_YEAR}: {messages_file}")

@@ -369,6 +369,8 @@ def _service_env(settings: Settings, batch_size: int) -> dict[str, str]:
         LEDIGHED_KAFKA_SESSION_TIMEOUT_MS="6000",
         LEDIGHED_BATCH_SIZE=str(batch_size),
     )
+    if settings.today is not None:
+        env["LEDIGHED_TODAY"] = settings.today.isoformat()
     return env
 
 

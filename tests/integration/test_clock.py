@@ -65,6 +65,13 @@ def test_the_composition_root_hands_out_the_machines_clock() -> None:
     assert abs(SYSTEM_CLOCK.now() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
+def test_ledighed_today_sets_the_calendars_day_and_leaves_recorded_moments_real() -> None:
+    clock = bootstrap.clock(Settings(today=date(2021, 12, 31)))
+    assert clock.today() == date(2021, 12, 31)
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
+    assert bootstrap.clock(Settings()) is SYSTEM_CLOCK
+
+
 def test_the_api_and_the_pages_judge_today_by_the_clock_they_are_handed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"
     scenario = SCENARIOS / "04_worklist_two_advisers.jsonl"
