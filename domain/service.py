@@ -60,10 +60,10 @@ class CaseService:
     def handle(self, message: m.InboundMessage, source: Source) -> None:
         """Apply one message; raises `Rejected` (before changing anything) when it breaks a rule."""
         if isinstance(message, m.NoticeSignup):
+            # R2 before the member is enrolled: a refused sign-up leaves no trace.
             refusal = notice_signup_refusal(message.signed_up_on, message.municipality_code)
             if refusal:
-                field = "signed_up_on" if "window" in refusal else "municipality_code"
-                raise Rejected(refusal, field)
+                raise refusal.rejected()
         member = self._member(message, source)
         if isinstance(message, m.Unemployed):
             self._register(member, message, source)

@@ -11,7 +11,7 @@ from domain.facts import MANDATORY_MEETINGS, CaseFacts, Exit, MeetingKind
 from domain.params import Settings
 from domain.rules import hours, less_intensive
 from domain.rules.bookings import standing_bookings
-from domain.rules.exits import earliest_exit
+from domain.rules.exits import exit_as_of
 from domain.rules.handover import municipality_on
 from domain.rules.meetings import Window, extra_meetings, held_state, mandatory_window
 from domain.rules.sickness import bookings_to_rebook
@@ -201,9 +201,10 @@ def meeting_views(facts: CaseFacts, exit_: Exit | None, day: date) -> tuple[Meet
 
 
 def case_view(facts: CaseFacts, day: date, settings: Settings) -> CaseView:
-    """The state that the facts effective on or before `day` imply for that day."""
+    """The state that the facts effective on or before `day` imply for that day; the exit is
+    the stored decision's (R13), of the exits it knew, those known by `day`."""
     known = facts.as_of(day)
-    exit_ = earliest_exit(known, settings)
+    exit_ = exit_as_of(known.exits)
     registration = known.registration
     if registration is None:
         status: Status = "ended" if exit_ is not None and exit_.on <= day else "notice_period"

@@ -113,11 +113,13 @@ def test_r2_notice_signup_refusal_reasons() -> None:
     assert notice_signup_refusal(D("2021-02-01"), 751) is None
     # R2: 2021-02-01 in Odense (461) is refused: not a trial municipality
     refusal = notice_signup_refusal(D("2021-02-01"), 461)
-    assert refusal is not None and "municipality" in refusal
+    assert refusal is not None and "municipality" in refusal.reason
+    assert (refusal.rule, refusal.field) == ("R2", "municipality_code")
     # R2: 2019-12-15 and 2024-01-02 lie outside the window 2020-01-01..2023-12-31
     for day in ("2019-12-15", "2024-01-02"):
         refusal = notice_signup_refusal(D(day), 751)
-        assert refusal is not None and "window" in refusal
+        assert refusal is not None and "window" in refusal.reason
+        assert (refusal.rule, refusal.field) == ("R2", "signed_up_on")
 
 
 def test_r2_notice_signup_outside_trial_municipality_is_refused() -> None:

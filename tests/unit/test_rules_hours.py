@@ -145,16 +145,19 @@ def test_r8_payment_refusal_limits() -> None:
         is None
     )
     refusal = payment_refusal(earlier, Payment("q", D("2021-03-01"), Decimal("60.34")), "full_time")
-    assert refusal is not None and "160.33" in refusal
+    assert refusal is not None and "160.33" in refusal.reason
+    assert (refusal.rule, refusal.field) == ("R8", "hours")
     # R8 part-time: 130.00 is the maximum, 130.01 is refused
     assert (
         payment_refusal([], Payment("q", D("2021-03-01"), Decimal("130.00")), "part_time") is None
     )
     refusal = payment_refusal([], Payment("q", D("2021-03-01"), Decimal("130.01")), "part_time")
-    assert refusal is not None and "130.00" in refusal
+    assert refusal is not None and "130.00" in refusal.reason
+    assert (refusal.rule, refusal.field) == ("R8", "hours")
     # a repeated payment_id is refused
     refusal = payment_refusal(earlier, Payment("p0", D("2021-04-01"), Decimal("1")), "full_time")
-    assert refusal is not None and "payment_id" in refusal
+    assert refusal is not None and "payment_id" in refusal.reason
+    assert (refusal.rule, refusal.field) == ("R8", "payment_id")
 
 
 def test_r8_full_time_payment_above_160_33_is_refused_by_the_contract() -> None:
