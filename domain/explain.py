@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from domain import explain_plan
 from domain.evidence import EventRecord as EventRecord
-from domain.evidence import Evidence, handover_number, place
+from domain.evidence import Evidence, Versions, handover_number, place
 from domain.evidence import Explanation as Explanation
 from domain.municipalities import is_trial
 from domain.params import (
@@ -177,7 +178,10 @@ def _exit(ev: Evidence) -> list[Explanation]:
     if exit_ is None:
         return []
     on = exit_.on
-    if exit_.reason == "hours_threshold":
+    stored = ev.exit_basis()
+    if stored is not None:
+        because, basis = _stored_basis(ev, exit_.reason, on, stored)
+    elif exit_.reason == "hours_threshold":  # a decision stored before its basis was
         assert facts.registration is not None
         words, basis = _counted(ev, through=on)
         threshold = HOURS_THRESHOLD[facts.registration.insurance]
@@ -221,6 +225,41 @@ def _exit(ev: Evidence) -> list[Explanation]:
         )
     value = {"reason": exit_.reason, "on": on.isoformat(), "rule": exit_.rule}
     return [Explanation("exit", value, rule, because, tuple(sorted({*chain, *basis})))]
+
+
+def _stored_basis(
+    ev: Evidence, reason: str, on: date, stored: Mapping[str, Any]
+) -> tuple[str, Versions]:
+    """The exit's words and events from the basis stored with its decision (R13)."""
+    if reason == "hours_threshold":
+        months = " + ".join(f"{month} {hours}" for month, hours in stored["months"])
+        ids = set(stored["payment_ids"])
+        basis = ev.find("HoursPaid", lambda e: e.data.get("payment_id") in ids)
+        because = (
+            f"The hours paid reach the {stored['threshold']}-hour threshold in {on:%Y-%m} "
+            f"({months}), so the trial ends on the last day of that month (R8)."
+        )
+        return because, basis
+    if reason == "moved_out":
+        code = int(stored["municipality_code"])
+        moved_on = date.fromisoformat(stored["moved_on"])
+        basis = ev.find("Moved", lambda e: e.effective_on == moved_on, municipality_code=code)
+        because = (
+            f"The member moved to {place(code)}, not a trial municipality, on {on}, which "
+            "ends the trial that day (R9)."
+        )
+        return because, basis
+    if reason == "education_order":
+        because = "The member is in the education-order target group: the case exits on S (R3)."
+        return because, ev.find("Registered")
+    first = date.fromisoformat(stored["first_day"])
+    (type_,) = stored["facts"]
+    basis = ev.find(type_, lambda e: e.effective_on == first)
+    because = _DATED_EXITS[reason][1].format(d=first).capitalize()
+    because += (
+        f"; the exit cannot be before the case began, so it is on {on}." if first < on else "."
+    )
+    return because, basis
 
 
 def _handovers(ev: Evidence) -> list[Explanation]:

@@ -160,10 +160,13 @@ class CaseService:
             return
         opened = latest.facts.opened_on
         if day <= opened:
-            raise Rejected(f"{what} on {day}, but the member's latest case opened on {opened}")
+            raise Rejected(
+                f"{what} on {day}, but the member's latest case opened on {opened}", rule="R1"
+            )
         if latest.is_open_on(day):
             raise Rejected(
-                f"{what} on {day}, but the member's case opened on {opened} is still open"
+                f"{what} on {day}, but the member's case opened on {opened} is still open",
+                rule="R1",
             )
 
     def _sign_up_notice(self, member: Member, message: m.NoticeSignup, source: Source) -> None:
@@ -183,6 +186,7 @@ class CaseService:
                     f"registered on {message.registered_on}, before the notice sign-up on "
                     f"{latest.facts.opened_on}",
                     "registered_on",
+                    rule="R2",
                 )
             case = latest
         else:
