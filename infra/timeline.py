@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
-from domain.calendar import last_of_month, next_month
+from domain.calendar import first_of_month, last_of_month, next_month
 from domain.facts import CaseFacts
 from domain.params import HOURS_THRESHOLD, PROGRAMME_END, Settings
 from domain.rules.bookings import standing_bookings
@@ -41,6 +41,7 @@ LINES = {  # markers, then the hours chart's lines: colour, dash pattern, stroke
     "notice sign-up": ("#78909c", "5 3", 1.5), "start S": ("#37474f", "none", 1.5),
     "move": ("#1565c0", "7 3", 2), "exit": ("#b71c1c", "none", 2.5),
     "handover": ("#6a1b9a", "2 3", 2), "as of": ("#000", "1 3", 1.5),
+    "deregistration": ("#5d4037", "3 2", 2),
     "threshold": ("#c62828", "8 4", 1.5), "R8 forecast": ("#00796b", "4 3", 2),
 }  # fmt: skip
 Span = tuple[float, float, float | None]  # a label's left and right, and its line's x
@@ -125,6 +126,10 @@ def _markers(view: CaseView, handovers: list[dict[str, Any]]) -> list[Item]:
         code = move.municipality_code
     if (e := view.exit) is not None:
         items.append(Item(e.on, e.on, "exit", f"exit: {e.reason} {e.on} ({e.rule})"))
+    for d in facts.deregistrations:  # R17: also one that is not (or not yet) the exit
+        if e is None or (e.reason, e.on) != ("deregistered", d.effective_on):
+            label = f"deregistered {d.effective_on} (R17)"
+            items.append(Item(d.effective_on, d.effective_on, "deregistration", label))
     for h in handovers:
         content, number = h["content"], h["message_id"].rsplit(":", 1)[-1]
         label = f"handover #{number} {h['type']} {content['effective_on']}"
@@ -174,16 +179,25 @@ def _running(view: CaseView, settings: Settings) -> list[tuple[date, Decimal, De
     return rows
 
 
+def _hours_to_exit(view: CaseView, running: list[tuple[date, Decimal, Decimal]]) -> Decimal:
+    """R8: the hours counted up to the exit decided (its month included), or all of them
+    while no exit is known: hours paid after the exit do not count in the trial."""
+    if view.exit is None:
+        return view.hours_paid
+    month = first_of_month(view.exit.on)
+    return max((total for m, _, total in running if m <= month), default=Decimal(0))
+
+
 def _axis(view: CaseView, items: list[Item], running: list[Any]) -> tuple[date, date]:
     """The first and last day drawn: the case's first day to a little after the last thing
-    on it, the as-of day included unless it lies long after (or the case is live)."""
+    on it or the as-of day, whichever is later (a live case: to the as-of day, at most the
+    programme's end)."""
     days = [i.last for i in items if i.kind != "as of"]
     days += [d for m in view.meetings for d in (m.due_by, m.held_on) if d is not None]
     days += [last_of_month(r[0]) for r in running] + [d for d in [view.expected_end] if d]
     if view.exit is None:  # a live case: to the as-of day, or at most the programme's end
         days.append(min(view.as_of, max([*days, PROGRAMME_END])))
-    first, last = view.facts.opened_on, max(days)
-    last = view.as_of if last < view.as_of <= last + timedelta(days=45) else last
+    first, last = view.facts.opened_on, max([*days, view.as_of])  # the as-of line is drawn
     pad = (last - first).days
     return first - timedelta(days=max(3, pad // 60)), last + timedelta(days=max(10, pad // 12))
 
@@ -197,6 +211,7 @@ class _Picture:
         self.back: list[str] = []  # lane grounds, grid and marker lines, under the rest
         self.front: list[str] = []
         self.lanes, self.y, self.shade = 0, 0.0, "#fff"
+        self.extra_markers: list[str] = []  # in the legend only when drawn (R17)
 
     def x(self, day: date, mid: bool = False) -> float:
         """The left edge (or middle) of `day`, clipped to the axis."""
@@ -235,6 +250,12 @@ class _Picture:
         """Month names at `y`, and a grid line at each month's start from `top` to `bottom`."""
         step = next(s for s in (1, 2, 3, 6, 12, 24) if s * 30 * self.day_w >= 72)
         month = next_month(self.first)
+        if step == 1:  # the month the axis begins in: named when its part is wide enough
+            start = first_of_month(self.first)
+            x0, x1 = self.x(self.first), self.x(month)
+            name = f"{MONTHS[start.month - 1]} {start.year}"
+            if x1 - x0 >= _width(name) + 8:
+                self.front.append(_text((x0 + x1) / 2, y, name, fill="#444", text_anchor="middle"))
         while month <= self.last:
             self.back.append(_line(self.x(month), top, self.x(month), bottom))
             if (month.month - 1) % step == 0:  # in the month's middle, or at its start
@@ -275,10 +296,16 @@ class _Picture:
         self.beside(min(ends), max(ends), top + 21, words)
 
     def hours(
-        self, running: list[Any], threshold: Decimal, frozen: frozenset[date], end: date | None
+        self,
+        running: list[Any],
+        threshold: Decimal,
+        frozen: frozenset[date],
+        end: date | None,
+        reached: date | None,
     ) -> None:
         """R8: the running sum of counted hours by payment month against the threshold, the
-        month that reaches it, frozen months and the forecast end."""
+        month that reaches it (`reached`, the stored decision's, never counted again here),
+        frozen months and the forecast end."""
         top = self.lane("counted hours (R8)", 214, "running sum by month")
         base, height = top + 200, 150.0
         peak = float(max([threshold, *(r[2] for r in running)])) * 1.12
@@ -295,7 +322,6 @@ class _Picture:
         for hours in range(0, int(peak) + 1, 100 if peak < 700 else 200):
             self.back.append(_line(LEFT, y(hours), WIDTH - RIGHT, y(hours)))
             put(_text(LEFT - 6, y(hours) + 4, f"{hours} h", 10.5, fill="#555", text_anchor="end"))
-        reached = next((month for month, _, total in running if total >= threshold), None)
         for month, hours, total in running:
             x0, x1 = self.span(month, last_of_month(month))
             x0, w, before, mid = x0 + 1, x1 - x0 - 2, total - hours, (x0 + x1) / 2
@@ -334,7 +360,7 @@ class _Picture:
             ("meetings", [*STATES.items(), ("day held", "dot")]),
             ("absences", list(BARS.items())),
             ("hours", [*HOURS.items(), ("threshold", "line"), ("R8 forecast", "line")]),
-            ("markers", [(k, "line") for k in list(LINES)[:6]]),
+            ("markers", [(k, "line") for k in list(LINES)[:6] + self.extra_markers]),
         ]
         y = self.y + 12
         for title, items in groups:
@@ -395,7 +421,9 @@ def render_timeline(
     if registration is not None:
         about += [f"S {registration.registered_on}", registration.insurance]
         about += [f"municipality {registration.municipality_code}"]
-        about += [f"hours counted {view.hours_paid} of {threshold}"] if started else []
+        about += (
+            [f"hours counted {_hours_to_exit(view, running)} of {threshold}"] if started else []
+        )
     about += [f"adviser {view.adviser}"] if view.adviser else []
     pic.front.append(_text(12, 26, f"Case {case_id}  ·  CPR {cpr or '-'}", 16, bold=True))
     pic.front.append(_text(12, 46, "  ·  ".join(about), 12, fill="#333"))
@@ -412,7 +440,10 @@ def render_timeline(
     if started and threshold is not None:
         pic.bars("holiday · sickness", absences, "no holiday, sickness or less intensive effort")
         pic.bars("bookings (R7)", bookings, "no bookings")
-        pic.hours(running, threshold, settings.frozen_months, view.expected_end)
+        # R8: the month the stored decision found the threshold reached in, if it knew one
+        r8 = [k.on for k in view.facts.exits if k.reason == "hours_threshold"]
+        reached = first_of_month(r8[0]) if r8 else None
+        pic.hours(running, threshold, settings.frozen_months, view.expected_end, reached)
     bottom, pic.shade = pic.y, "#fff"
     pic.months(axis_y, lanes_top, bottom)
     pic.months(bottom + 15, bottom, bottom)
@@ -422,6 +453,9 @@ def render_timeline(
         pic.back.append(_line(x, y - 10, x, bottom, marker.kind))
         pic.label(x0, y, marker.label, True, fill=LINES[marker.kind][0])
     pic.y = bottom + 24
+    pic.extra_markers = (
+        ["deregistration"] if any(m.kind == "deregistration" for m in markers) else []
+    )
     pic.legend()
 
     height = round(pic.y + 6)
