@@ -33,7 +33,7 @@ from domain.facts import (
 from domain.params import PROGRAMME_END, Settings
 from domain.rules import enrolment
 from domain.rules.bookings import standing_bookings
-from domain.rules.exits import decide_exit, known_from
+from domain.rules.exits import decide_exit, known_from, shown_by_day
 from domain.rules.handover import handover
 from domain.rules.holiday import decide_holiday
 from domain.rules.hours import payment_refusal
@@ -469,6 +469,15 @@ class Case(Aggregate):
                 effective_on=exit_.on,
                 source=source,
             )
+        elif decision is not None and shown_by_day(decision.known) != shown_by_day(
+            self.facts.exits
+        ):  # the exit stands, but what an earlier day shows changed: stored too, once
+            new = [k.effective_on for k in decision.known if k not in self.facts.exits]
+            self._exit_stands(
+                known=decision.as_data(),
+                effective_on=min(new, default=decision.exit.on),
+                source=source,
+            )
         if self.exit is None or not self.is_in_trial:
             return
         live = self.live_handover
@@ -536,11 +545,15 @@ class Case(Aggregate):
             decided = DecidedExit(reason, on, rule, known_from(reason, on))
             exits = (*self.facts.exits, decided)
         else:
-            exits = tuple(
-                DecidedExit(k["reason"], _day(k["on"]), k["rule"], _day(k["known_from"]))
-                for k in known
-            )
+            exits = _known_exits(known)
         self.facts = self.facts.with_exits(exits)
+
+    @event("ExitStands")
+    def _exit_stands(self, known: list[dict[str, Any]], effective_on: date, source: Source) -> None:
+        """R13: a later fact left the exit decided as it was, but implies another exit known
+        from an earlier day (an R8 month paid after a move out that month): every exit the
+        facts imply, with its basis, as the exit decided's are."""
+        self.facts = self.facts.with_exits(_known_exits(known))
 
     @event("HandedOver")
     def _handed_over(
@@ -557,6 +570,13 @@ class Case(Aggregate):
         self.handovers.append(
             {"message_id": message_id, "type": type, "replaces": replaces, "content": content}
         )
+
+
+def _known_exits(known: list[dict[str, Any]]) -> tuple[DecidedExit, ...]:
+    """The exits a decision stored (`ExitDecision.as_data`), as the facts keep them."""
+    return tuple(
+        DecidedExit(k["reason"], _day(k["on"]), k["rule"], _day(k["known_from"])) for k in known
+    )
 
 
 def _day(value: date | str) -> date:

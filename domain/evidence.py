@@ -109,7 +109,7 @@ class Evidence:
         if exit_ is None:
             return None
         for e in reversed(self.events):
-            if e.type == "ExitDecided":
+            if e.type in ("ExitDecided", "ExitStands"):
                 for known in e.data.get("known") or ():
                     if (known["reason"], known["on"]) == (exit_.reason, exit_.on.isoformat()):
                         return dict(known["basis"])

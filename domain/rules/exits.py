@@ -164,6 +164,17 @@ def decide_exit(facts: CaseFacts, settings: Settings) -> ExitDecision | None:
     return ExitDecision(found[0][0], known, tuple(basis for _, basis in found))
 
 
+def shown_by_day(known: tuple[DecidedExit, ...]) -> list[tuple[date, Exit | None]]:
+    """What `exit_as_of` shows from each day on at which it changes: two sets of known exits
+    with the same steps show the same exit on every day."""
+    steps: list[tuple[date, Exit | None]] = []
+    for day in sorted({k.effective_on for k in known}):
+        shown = exit_as_of(tuple(k for k in known if k.effective_on <= day))
+        if not steps or steps[-1][1] != shown:
+            steps.append((day, shown))
+    return steps
+
+
 def exit_as_of(known: tuple[DecidedExit, ...]) -> Exit | None:
     """The earliest of the stored decision's exits (those known by the day, as `CaseFacts.as_of`
     keeps them): what the case shows; no rule runs again."""

@@ -6,33 +6,14 @@ service are in tests/service/test_meetings_service.py."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from domain.facts import MeetingHeld
 from domain.rules.meetings import extra_meetings, held_state, mandatory_window
-from tests.fakes import Desk
 
 D = date.fromisoformat
 
 
 S = "2021-03-01"  # a Monday; S+14, S+42, S+49, S+63 and S+77 are all working days
-
-
-def meetings(desk: Desk, day: str) -> list[dict[str, Any]]:
-    return [m.as_dict() for m in desk.view(day).meetings]
-
-
-def extra(desk: Desk, day: str) -> list[tuple[str, str, str | None, str]]:
-    return [
-        (
-            m.due_from.isoformat(),
-            m.due_by.isoformat(),
-            m.held_on.isoformat() if m.held_on else None,
-            m.state,
-        )
-        for m in desk.view(day).meetings
-        if m.kind == "extra_job"
-    ]
 
 
 def test_r4_held_state_is_pure_window_arithmetic() -> None:
