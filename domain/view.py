@@ -27,6 +27,7 @@ class MeetingView:
     held_on: date | None
     state: str
     rule: str
+    window: Window | None = None  # its basis: R4/R5's days before R20, and what they count from
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -174,7 +175,9 @@ def _meeting_view(
         state = "overdue"
     else:
         state = "due"
-    return MeetingView(window.kind, window.due_from, window.due_by, held_on, state, window.rule)
+    return MeetingView(
+        window.kind, window.due_from, window.due_by, held_on, state, window.rule, window
+    )
 
 
 def meeting_views(facts: CaseFacts, exit_: Exit | None, day: date) -> tuple[MeetingView, ...]:
