@@ -38,6 +38,7 @@ from domain.rules.handover import handover
 from domain.rules.holiday import decide_holiday
 from domain.rules.hours import payment_refusal
 from domain.rules.less_intensive import decide_less_intensive
+from domain.rules.sickness import is_late_report
 
 Source = dict[str, Any]
 
@@ -353,9 +354,8 @@ class Case(Aggregate):
     def report_sickness(self, sick_from: date, reported_on: date, source: Source) -> None:
         """R15: recorded; a late report and sick days on bookings show on the worklist."""
         self._check_started("R15", "R15: sickness cannot be reported", reported_on, "reported_on")
-        self._sickness_reported(
-            sick_from, reported_on, reported_on > sick_from, reported_on, source
-        )
+        late = is_late_report(sick_from, reported_on)
+        self._sickness_reported(sick_from, reported_on, late, reported_on, source)
 
     @event("SicknessReported")
     def _sickness_reported(
@@ -366,7 +366,7 @@ class Case(Aggregate):
         effective_on: date,
         source: Source,
     ) -> None:
-        self.facts = self.facts.add("sickness", Sickness(sick_from, reported_on))
+        self.facts = self.facts.add("sickness", Sickness(sick_from, reported_on, late_report))
 
     def request_less_intensive(
         self, requested_on: date, reason: str, starts_on: date, documented: bool, source: Source

@@ -9,10 +9,19 @@ from datetime import date
 
 import pytest
 
-from domain.facts import Booking, LessIntensive, MeetingHeld
+from domain.facts import (
+    Booking,
+    CaseFacts,
+    LessIntensive,
+    MeetingHeld,
+    Sickness,
+    facts_from_json,
+    facts_to_json,
+)
 from domain.rules.bookings import standing_bookings
 from domain.rules.holiday import decide_holiday, notice_days
 from domain.rules.less_intensive import decide_less_intensive, lasting_on, waives
+from domain.rules.sickness import is_late_report
 
 D = date.fromisoformat
 
@@ -106,3 +115,18 @@ def test_r18_approval_lasts_from_requested_on_to_starts_on_both_included() -> No
     assert waives([approval], D("2021-04-10"))
     rejected = LessIntensive(D("2021-03-05"), "job", D("2021-04-30"), True, "rejected", "too_early")
     assert not lasting_on([rejected], D("2021-03-10"))
+
+
+def test_r15_a_report_on_2021_03_10_of_sickness_from_2021_03_08_is_late() -> None:
+    # R15: reported on the first sick day is on time; a day or more after it is late
+    assert is_late_report(D("2021-03-08"), D("2021-03-10")) is True
+    assert is_late_report(D("2021-03-08"), D("2021-03-08")) is False
+
+
+def test_r15_the_late_flag_is_the_stored_decision_and_old_read_model_rows_still_have_it() -> None:
+    # The fact carries the flag its event stored; a worklist row written before the fact
+    # kept it (no "late_report" in its JSON) is given the same flag.
+    assert Sickness(D("2021-03-08"), D("2021-03-08"), True).late_report is True
+    row = facts_to_json(CaseFacts(sickness=(Sickness(D("2021-03-08"), D("2021-03-10"), True),)))
+    del row["sickness"][0]["late_report"]
+    assert facts_from_json(row).sickness[0].late_report is True
