@@ -1,4 +1,10 @@
-"""The ledighedsforløb (case) aggregate: its state is only its events, facts and decisions alike."""
+"""The ledighedsforløb (case) aggregate: its state is only its events, facts and decisions alike.
+
+Over 300 lines on purpose: it is one class, read top to bottom as the trial's verbs, and
+every stored event names its class by this module and the class (`domain.case:Case.Moved`),
+so its events cannot move to other modules or mixins without rewriting every store's
+topics. What the rules decide is not here but in domain/rules/ (each rule's function, with
+its basis); the class checks, calls them once and stores their decisions as events."""
 
 from __future__ import annotations
 
