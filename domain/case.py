@@ -40,7 +40,7 @@ from domain.params import PROGRAMME_END, Settings
 from domain.rules import enrolment
 from domain.rules.bookings import standing_bookings
 from domain.rules.exits import decide_exit, known_from, shown_by_day
-from domain.rules.handover import handover
+from domain.rules.handover import handover, meetings_counted
 from domain.rules.holiday import decide_holiday
 from domain.rules.hours import payment_refusal
 from domain.rules.less_intensive import decide_less_intensive
@@ -504,6 +504,12 @@ class Case(Aggregate):
             self._publish("handover" if not self.handovers else "handover_revised", content, source)
 
     def _publish(self, type_: str, content: dict[str, Any], source: Source) -> None:
+        """R12/R13: the next handover message, stored with the meetings it counted as held."""
+        assert self.exit is not None
+        counted = [
+            {"kind": m.kind, "held_on": m.held_on.isoformat()}
+            for m in meetings_counted(self.facts, self.exit.on)
+        ]
         number = len(self.handovers) + 1
         previous = self.handovers[-1]["message_id"] if self.handovers else None
         self._handed_over(
@@ -512,6 +518,7 @@ class Case(Aggregate):
             type=type_,
             replaces=previous,
             content=content,
+            counted=counted,
             rule="R13" if previous else "R12",
             effective_on=date.fromisoformat(content["effective_on"]),
             source=source,
@@ -561,7 +568,27 @@ class Case(Aggregate):
         facts imply, with its basis, as the exit decided's are."""
         self.facts = self.facts.with_exits(_known_exits(known))
 
-    @event("HandedOver")
+    class HandedOver(Event):
+        """R12/R13: a handover message as published, and (from version 2) `counted`: the
+        meetings it counted as held in the trial, by kind and day."""
+
+        class_version = 2
+        message_id: str
+        member_id: UUID
+        type: str
+        replaces: str | None
+        content: dict[str, Any]
+        counted: list[dict[str, str]] | None
+        rule: str
+        effective_on: date
+        source: Source
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A handover stored before the meetings it counted were: only its content."""
+            state["counted"] = None
+
+    @event(HandedOver)
     def _handed_over(
         self,
         message_id: str,
@@ -569,6 +596,7 @@ class Case(Aggregate):
         type: str,
         replaces: str | None,
         content: dict[str, Any],
+        counted: list[dict[str, str]] | None,
         rule: str,
         effective_on: date,
         source: Source,

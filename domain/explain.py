@@ -272,13 +272,23 @@ def _handovers(ev: Evidence) -> list[Explanation]:
         data, content = e.data, e.data["content"]
         held, must = content["held"], content["jobcenter_must"]
         window = (str(content["started_on"]), str(content["effective_on"]))
-        meetings = [
-            x.version
-            for x in ev.events
-            if x.type == "MeetingHeld"
-            and x.version < e.version
-            and window[0] <= str(x.data.get("held_on")) <= window[1]
-        ]
+        if data.get("counted") is not None:  # R12: the meetings it counted, as stored
+            counted = {(m["kind"], m["held_on"]) for m in data["counted"]}
+            meetings = [
+                x.version
+                for x in ev.events
+                if x.type == "MeetingHeld"
+                and x.version < e.version
+                and (x.data.get("kind"), str(x.data.get("held_on"))) in counted
+            ]
+        else:  # a handover stored before the meetings it counted were
+            meetings = [
+                x.version
+                for x in ev.events
+                if x.type == "MeetingHeld"
+                and x.version < e.version
+                and window[0] <= str(x.data.get("held_on")) <= window[1]
+            ]
         decided = [
             x.version for x in ev.events if x.type == "ExitDecided" and x.version < e.version
         ]

@@ -1152,6 +1152,7 @@ def test_07_history_is_the_whole_audit_trail_without_personal_data(cli: Ledighed
                         "joint_at_16_months": "2022-07-01",
                     },
                 },
+                "counted": [{"kind": "cv_and_job", "held_on": "2021-03-08"}],  # R12, as held
                 "rule": "R12",
             },
             "source": source(6),
