@@ -21,7 +21,7 @@ from domain.params import (
     PROGRAMME_START,
     Settings,
 )
-from domain.rules.hours import counted_hours_by_month, start_month_share
+from domain.rules.hours import start_month_share
 from domain.view import CaseView
 
 # The exits that a dated fact of their own gives (R10, R11, R16, R17): its event and words.
@@ -136,7 +136,7 @@ def _status(ev: Evidence) -> list[Explanation]:
 def _counted(ev: Evidence, through: date | None = None) -> tuple[str, tuple[int, ...]]:
     """R8: the counted hours by month (through a month) in words, and their HoursPaid events."""
     payments = ev.view.facts.payments
-    by_month = counted_hours_by_month(payments, ev.start, ev.settings.frozen_months)
+    by_month = dict(ev.view.hours_by_month)  # as the view counted them, not counted again
     months = sorted(m for m in by_month if through is None or m <= through)
     ids = {p.payment_id for p in payments if p.month in months}
     words = " + ".join(f"{m:%Y-%m} {by_month[m]}" for m in months)

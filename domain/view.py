@@ -60,6 +60,8 @@ class CaseView:
     meetings: tuple[MeetingView, ...]
     hours_paid: Decimal
     expected_end: date | None
+    # R8: the hours that count, by payment month in calendar order (hours_paid is their sum)
+    hours_by_month: tuple[tuple[date, Decimal], ...] = ()
 
     @property
     def adviser(self) -> str | None:
@@ -216,10 +218,13 @@ def case_view(facts: CaseFacts, day: date, settings: Settings) -> CaseView:
         return CaseView(day, known, "outside_trial", None, (), Decimal(0), None)
     start = registration.registered_on
     status = "ended" if exit_ is not None and exit_.on <= day else "in_trial"
-    paid = hours.total_counted_hours(known.payments, start, settings.frozen_months)
+    by_month = hours.counted_hours_by_month(known.payments, start, settings.frozen_months)
+    paid = sum(by_month.values(), Decimal(0))
     forecast = (
         hours.expected_end(known.payments, start, registration.insurance, settings.frozen_months)
         if exit_ is None
         else None
     )
-    return CaseView(day, known, status, exit_, meeting_views(known, exit_, day), paid, forecast)
+    meetings = meeting_views(known, exit_, day)
+    months = tuple(sorted(by_month.items()))
+    return CaseView(day, known, status, exit_, meetings, paid, forecast, months)

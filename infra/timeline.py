@@ -14,7 +14,6 @@ from domain.calendar import first_of_month, last_of_month
 from domain.facts import CaseFacts
 from domain.params import HOURS_THRESHOLD, PROGRAMME_END, Settings
 from domain.rules.bookings import standing_bookings
-from domain.rules.hours import counted_hours_by_month
 from domain.rules.sickness import bookings_to_rebook
 from domain.view import CaseView, case_view, holiday_dicts
 from infra.store.store import Store
@@ -90,15 +89,14 @@ def _bookings(facts: CaseFacts) -> list[Item]:
     ]
 
 
-def _running(view: CaseView, settings: Settings) -> list[tuple[date, Decimal, Decimal]]:
+def _running(view: CaseView) -> list[tuple[date, Decimal, Decimal]]:
     """R8: each payment month that counts, its hours and the running sum, in calendar order."""
     if view.facts.start is None or view.status == "outside_trial":
         return []
-    by_month = counted_hours_by_month(view.facts.payments, view.facts.start, settings.frozen_months)
     rows, total = [], Decimal(0)
-    for month in sorted(by_month):
-        total += by_month[month]
-        rows.append((month, by_month[month], total))
+    for month, hours in view.hours_by_month:  # as the view counted them
+        total += hours
+        rows.append((month, hours, total))
     return rows
 
 
@@ -152,7 +150,7 @@ def render_timeline(
     day as vertical markers; a title and a description in words, for accessibility."""
     registration = view.facts.registration
     started = registration is not None and registration.in_trial
-    running = _running(view, settings)
+    running = _running(view)
     absences, bookings = _absences(view.facts), _bookings(view.facts)
     first, last = _axis(view, _markers(view, handovers) + absences + bookings, running)
     markers = [m for m in _markers(view, handovers) if first <= m.first <= last]
