@@ -1,4 +1,10 @@
-"""The ledighedsforløb (case) aggregate: its state is only its events, facts and decisions alike."""
+"""The ledighedsforløb (case) aggregate: its state is only its events, facts and decisions alike.
+
+Over 300 lines on purpose: it is one class, read top to bottom as the trial's verbs, and
+every stored event names its class by this module and the class (`domain.case:Case.Moved`),
+so its events cannot move to other modules or mixins without rewriting every store's
+topics. What the rules decide is not here but in domain/rules/ (each rule's function, with
+its basis); the class checks, calls them once and stores their decisions as events."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from domain.facts import (
     Booking,
     CaseFacts,
     Dated,
+    DecidedExit,
     Exit,
     HolidayDecision,
     HolidayRequest,
@@ -32,11 +39,12 @@ from domain.facts import (
 from domain.params import PROGRAMME_END, Settings
 from domain.rules import enrolment
 from domain.rules.bookings import standing_bookings
-from domain.rules.exits import earliest_exit
-from domain.rules.handover import handover
+from domain.rules.exits import decide_exit, known_from, shown_by_day
+from domain.rules.handover import handover, meetings_counted
 from domain.rules.holiday import decide_holiday
 from domain.rules.hours import payment_refusal
 from domain.rules.less_intensive import decide_less_intensive
+from domain.rules.sickness import is_late_report
 
 Source = dict[str, Any]
 
@@ -96,7 +104,7 @@ class Case(Aggregate):
         """R2: a member under notice signs up before becoming unemployed."""
         refusal = enrolment.notice_signup_refusal(signed_up_on, municipality_code)
         if refusal:
-            raise Rejected(refusal, "signed_up_on" if "window" in refusal else "municipality_code")
+            raise refusal.rejected()
         self._notice_signed_up(
             signed_up_on, employment_ends_on, municipality_code, signed_up_on, source
         )
@@ -130,7 +138,9 @@ class Case(Aggregate):
         The birth date is personal data: only the R3 decision it leads to is recorded.
         """
         if self.registration is not None:
-            raise Rejected(f"the case already started on {self.registration.registered_on}")
+            raise Rejected(
+                f"the case already started on {self.registration.registered_on}", rule="R1"
+            )
         outside = enrolment.outside_reason(registered_on, municipality_code)
         education_order = outside is None and enrolment.education_order_applies(
             birth_date, registered_on, vocational_education, has_children
@@ -187,7 +197,7 @@ class Case(Aggregate):
         insurance = self.registration.insurance if self.registration else "full_time"
         refusal = payment_refusal(self.facts.payments, Payment(payment_id, month, hours), insurance)
         if refusal:
-            raise Rejected(refusal, "payment_id" if "payment_id" in refusal else "hours")
+            raise refusal.rejected()
         self._hours_paid(payment_id, month, hours, month, source)
 
     @event("HoursPaid")
@@ -218,13 +228,17 @@ class Case(Aggregate):
 
     def book_meeting(self, kind: str, on: date, source: Source) -> None:
         """R7: a booking lies on or after S, while the case is in the trial."""
-        self._check_started("R7: a meeting cannot be booked", on, "on")
+        self._check_started("R7", "R7: a meeting cannot be booked", on, "on")
         assert self.registration is not None
         if not self.registration.in_trial:
-            raise Rejected("R7: a meeting can only be booked while the case is in the trial")
+            raise Rejected(
+                "R7: a meeting can only be booked while the case is in the trial", rule="R7"
+            )
         if self.exit is not None and on > self.exit.on:
             raise Rejected(
-                f"R7: booking on {on} lies after the case left the trial on {self.exit.on}", "on"
+                f"R7: booking on {on} lies after the case left the trial on {self.exit.on}",
+                "on",
+                rule="R7",
             )
         self._meeting_booked(kind, on, on, source)
 
@@ -234,11 +248,13 @@ class Case(Aggregate):
 
     def hold_meeting(self, kind: str, held_on: date, source: Source) -> None:
         """R4/R5: a meeting held, in or out of its window; a mandatory one is held once."""
-        self._check_started("a meeting cannot be held", held_on, "held_on")
+        self._check_started("R4", "a meeting cannot be held", held_on, "held_on")
         if kind != "extra_job":
             earlier = self.facts.held(kind)  # type: ignore[arg-type]
             if earlier is not None:
-                raise Rejected(f"R4: {kind} was already held on {earlier.held_on}", "kind")
+                raise Rejected(
+                    f"R4: {kind} was already held on {earlier.held_on}", "kind", rule="R4"
+                )
         self._meeting_held(kind, held_on, held_on, source)
 
     @event("MeetingHeld")
@@ -247,7 +263,7 @@ class Case(Aggregate):
 
     def agree_extra_meetings(self, agreed_on: date, source: Source) -> None:
         """R5: a more intensive course with a job conversation every 14 days."""
-        self._check_started("R5: extra meetings cannot be agreed", agreed_on, "agreed_on")
+        self._check_started("R5", "R5: extra meetings cannot be agreed", agreed_on, "agreed_on")
         self._extra_meetings_agreed(agreed_on, source)
 
     @event("ExtraMeetingsAgreed")
@@ -269,10 +285,14 @@ class Case(Aggregate):
         source: Source,
     ) -> None:
         """R14: decided now, from the bookings known now, and stored with the request."""
-        self._check_started("R14: a holiday cannot be requested", requested_on, "requested_on")
+        self._check_started(
+            "R14", "R14: a holiday cannot be requested", requested_on, "requested_on"
+        )
         if any(r.request_id == request_id for r in self.facts.holiday_requests):
             raise Rejected(
-                f"R14: holiday request {request_id!r} was already received", "request_id"
+                f"R14: holiday request {request_id!r} was already received",
+                "request_id",
+                rule="R14",
             )
         bookings = standing_bookings(self.facts.bookings, self.facts.meetings)
         status, reason = decide_holiday(requested_on, first_day, last_day, channel, bookings)
@@ -318,12 +338,15 @@ class Case(Aggregate):
                 f"R14: no holiday request {request_id!r} in the member's case",
                 "request_id",
                 waits_for=f"holiday request {request_id!r}",
+                rule="R14",
             )
         if (
             any(d.request_id == request_id for d in self.facts.holiday_decisions)
             or request.status != "pending"
         ):
-            raise Rejected(f"R14: holiday request {request_id!r} is not pending", "request_id")
+            raise Rejected(
+                f"R14: holiday request {request_id!r} is not pending", "request_id", rule="R14"
+            )
         self._holiday_decided(request_id, approved, "R14", decided_on, source)
 
     @event("HolidayDecided")
@@ -336,10 +359,9 @@ class Case(Aggregate):
 
     def report_sickness(self, sick_from: date, reported_on: date, source: Source) -> None:
         """R15: recorded; a late report and sick days on bookings show on the worklist."""
-        self._check_started("R15: sickness cannot be reported", reported_on, "reported_on")
-        self._sickness_reported(
-            sick_from, reported_on, reported_on > sick_from, reported_on, source
-        )
+        self._check_started("R15", "R15: sickness cannot be reported", reported_on, "reported_on")
+        late = is_late_report(sick_from, reported_on)
+        self._sickness_reported(sick_from, reported_on, late, reported_on, source)
 
     @event("SicknessReported")
     def _sickness_reported(
@@ -350,14 +372,14 @@ class Case(Aggregate):
         effective_on: date,
         source: Source,
     ) -> None:
-        self.facts = self.facts.add("sickness", Sickness(sick_from, reported_on))
+        self.facts = self.facts.add("sickness", Sickness(sick_from, reported_on, late_report))
 
     def request_less_intensive(
         self, requested_on: date, reason: str, starts_on: date, documented: bool, source: Source
     ) -> None:
         """R18: decided now and stored with the request."""
         self._check_started(
-            "R18: less intensive effort cannot be requested", requested_on, "requested_on"
+            "R18", "R18: less intensive effort cannot be requested", requested_on, "requested_on"
         )
         status, refusal = decide_less_intensive(requested_on, starts_on, documented)
         self._less_intensive_requested(
@@ -412,23 +434,30 @@ class Case(Aggregate):
     def _programme_ended(self, effective_on: date, source: Source) -> None:
         self.facts = self.facts.add("programme_ended", Dated(effective_on))
 
-    def _check_started(self, what: str, day: date, field: str) -> None:
-        """The case has started (S is known) and `day` is not before S."""
+    def _check_started(self, rule: str, what: str, day: date, field: str) -> None:
+        """R1 for `rule`'s fact: the case has started (S is known) and `day` is not before S."""
         if self.registration is None:
             raise Rejected(
                 f"{what}: the member's case is in its notice period and has not started",
                 waits_for="the member's registration",
+                rule=rule,
             )
         if day < self.registration.registered_on:
-            raise Rejected(f"{what} on {day}, before the case started on {self.facts.start}", field)
+            raise Rejected(
+                f"{what} on {day}, before the case started on {self.facts.start}", field, rule=rule
+            )
 
     # --- decisions: exit (R3, R8 to R11, R16, R17) and handover (R12, R13) --------------------
 
     def settle(self, settings: Settings, source: Source) -> None:
-        """Decide the exit from every fact known, and publish or revise the handover (R13)."""
-        exit_ = earliest_exit(self.facts, settings)
-        if exit_ is not None and exit_ != self.exit:
-            previous = self.exit
+        """Decide the exit from every fact known, and publish or revise the handover (R13).
+
+        The decision is stored with every exit the facts imply and the basis of each; the
+        case, its explanation, its timeline and the worklist show it and never decide again.
+        """
+        decision = decide_exit(self.facts, settings)
+        if decision is not None and decision.exit != self.exit:
+            previous, exit_ = self.exit, decision.exit
             self._exit_decided(
                 reason=exit_.reason,
                 on=exit_.on,
@@ -442,7 +471,17 @@ class Case(Aggregate):
                     if previous
                     else None
                 ),
+                known=decision.as_data(),
                 effective_on=exit_.on,
+                source=source,
+            )
+        elif decision is not None and shown_by_day(decision.known) != shown_by_day(
+            self.facts.exits
+        ):  # the exit stands, but what an earlier day shows changed: stored too, once
+            new = [k.effective_on for k in decision.known if k not in self.facts.exits]
+            self._exit_stands(
+                known=decision.as_data(),
+                effective_on=min(new, default=decision.exit.on),
                 source=source,
             )
         if self.exit is None or not self.is_in_trial:
@@ -465,6 +504,12 @@ class Case(Aggregate):
             self._publish("handover" if not self.handovers else "handover_revised", content, source)
 
     def _publish(self, type_: str, content: dict[str, Any], source: Source) -> None:
+        """R12/R13: the next handover message, stored with the meetings it counted as held."""
+        assert self.exit is not None
+        counted = [
+            {"kind": m.kind, "held_on": m.held_on.isoformat()}
+            for m in meetings_counted(self.facts, self.exit.on)
+        ]
         number = len(self.handovers) + 1
         previous = self.handovers[-1]["message_id"] if self.handovers else None
         self._handed_over(
@@ -473,24 +518,77 @@ class Case(Aggregate):
             type=type_,
             replaces=previous,
             content=content,
+            counted=counted,
             rule="R13" if previous else "R12",
             effective_on=date.fromisoformat(content["effective_on"]),
             source=source,
         )
 
-    @event("ExitDecided")
+    class ExitDecided(Event):
+        """R13: the exit decided, the one it replaces, and (from version 2) `known`: every
+        exit the facts implied, each with the day it is known from and its basis."""
+
+        class_version = 2
+        reason: Any
+        on: date
+        rule: str
+        replaces: dict[str, str] | None
+        known: list[dict[str, Any]] | None
+        effective_on: date
+        source: Source
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A decision stored before its basis was: only the exit itself is known."""
+            state["known"] = None
+
+    @event(ExitDecided)
     def _exit_decided(
         self,
         reason: Any,
         on: date,
         rule: str,
         replaces: dict[str, str] | None,
+        known: list[dict[str, Any]] | None,
         effective_on: date,
         source: Source,
     ) -> None:
         self.exit = Exit(reason, on, rule)
+        if known is None:  # stored before version 2: the decisions themselves are what it has
+            decided = DecidedExit(reason, on, rule, known_from(reason, on))
+            exits = (*self.facts.exits, decided)
+        else:
+            exits = _known_exits(known)
+        self.facts = self.facts.with_exits(exits)
 
-    @event("HandedOver")
+    @event("ExitStands")
+    def _exit_stands(self, known: list[dict[str, Any]], effective_on: date, source: Source) -> None:
+        """R13: a later fact left the exit decided as it was, but implies another exit known
+        from an earlier day (an R8 month paid after a move out that month): every exit the
+        facts imply, with its basis, as the exit decided's are."""
+        self.facts = self.facts.with_exits(_known_exits(known))
+
+    class HandedOver(Event):
+        """R12/R13: a handover message as published, and (from version 2) `counted`: the
+        meetings it counted as held in the trial, by kind and day."""
+
+        class_version = 2
+        message_id: str
+        member_id: UUID
+        type: str
+        replaces: str | None
+        content: dict[str, Any]
+        counted: list[dict[str, str]] | None
+        rule: str
+        effective_on: date
+        source: Source
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A handover stored before the meetings it counted were: only its content."""
+            state["counted"] = None
+
+    @event(HandedOver)
     def _handed_over(
         self,
         message_id: str,
@@ -498,6 +596,7 @@ class Case(Aggregate):
         type: str,
         replaces: str | None,
         content: dict[str, Any],
+        counted: list[dict[str, str]] | None,
         rule: str,
         effective_on: date,
         source: Source,
@@ -505,3 +604,15 @@ class Case(Aggregate):
         self.handovers.append(
             {"message_id": message_id, "type": type, "replaces": replaces, "content": content}
         )
+
+
+def _known_exits(known: list[dict[str, Any]]) -> tuple[DecidedExit, ...]:
+    """The exits a decision stored (`ExitDecision.as_data`), as the facts keep them."""
+    return tuple(
+        DecidedExit(k["reason"], _day(k["on"]), k["rule"], _day(k["known_from"])) for k in known
+    )
+
+
+def _day(value: date | str) -> date:
+    """A date stored in an event's data (a date, or its ISO text inside a JSON list)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -102,6 +102,20 @@ class Evidence:
                 wanted = e.data.get("replaces")
         return tuple(sorted(chain))
 
+    def exit_basis(self) -> Mapping[str, Any] | None:
+        """The basis stored with the view's exit by the latest decision that knew it (R13);
+        None for a decision stored before bases were (then the facts are read instead)."""
+        exit_ = self.view.exit
+        if exit_ is None:
+            return None
+        for e in reversed(self.events):
+            if e.type in ("ExitDecided", "ExitStands"):
+                for known in e.data.get("known") or ():
+                    if (known["reason"], known["on"]) == (exit_.reason, exit_.on.isoformat()):
+                        return dict(known["basis"])
+                return None
+        return None
+
     def data_of(self, version: int) -> Mapping[str, Any]:
         return next(e.data for e in self.events if e.version == version)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from domain import explain_plan
 from domain.evidence import EventRecord as EventRecord
-from domain.evidence import Evidence, handover_number, place
+from domain.evidence import Evidence, Versions, handover_number, place
 from domain.evidence import Explanation as Explanation
 from domain.municipalities import is_trial
 from domain.params import (
@@ -20,7 +21,7 @@ from domain.params import (
     PROGRAMME_START,
     Settings,
 )
-from domain.rules.hours import counted_hours_by_month, start_month_share
+from domain.rules.hours import start_month_share
 from domain.view import CaseView
 
 # The exits that a dated fact of their own gives (R10, R11, R16, R17): its event and words.
@@ -135,7 +136,7 @@ def _status(ev: Evidence) -> list[Explanation]:
 def _counted(ev: Evidence, through: date | None = None) -> tuple[str, tuple[int, ...]]:
     """R8: the counted hours by month (through a month) in words, and their HoursPaid events."""
     payments = ev.view.facts.payments
-    by_month = counted_hours_by_month(payments, ev.start, ev.settings.frozen_months)
+    by_month = dict(ev.view.hours_by_month)  # as the view counted them, not counted again
     months = sorted(m for m in by_month if through is None or m <= through)
     ids = {p.payment_id for p in payments if p.month in months}
     words = " + ".join(f"{m:%Y-%m} {by_month[m]}" for m in months)
@@ -177,7 +178,10 @@ def _exit(ev: Evidence) -> list[Explanation]:
     if exit_ is None:
         return []
     on = exit_.on
-    if exit_.reason == "hours_threshold":
+    stored = ev.exit_basis()
+    if stored is not None:
+        because, basis = _stored_basis(ev, exit_.reason, on, stored)
+    elif exit_.reason == "hours_threshold":  # a decision stored before its basis was
         assert facts.registration is not None
         words, basis = _counted(ev, through=on)
         threshold = HOURS_THRESHOLD[facts.registration.insurance]
@@ -223,6 +227,41 @@ def _exit(ev: Evidence) -> list[Explanation]:
     return [Explanation("exit", value, rule, because, tuple(sorted({*chain, *basis})))]
 
 
+def _stored_basis(
+    ev: Evidence, reason: str, on: date, stored: Mapping[str, Any]
+) -> tuple[str, Versions]:
+    """The exit's words and events from the basis stored with its decision (R13)."""
+    if reason == "hours_threshold":
+        months = " + ".join(f"{month} {hours}" for month, hours in stored["months"])
+        ids = set(stored["payment_ids"])
+        basis = ev.find("HoursPaid", lambda e: e.data.get("payment_id") in ids)
+        because = (
+            f"The hours paid reach the {stored['threshold']}-hour threshold in {on:%Y-%m} "
+            f"({months}), so the trial ends on the last day of that month (R8)."
+        )
+        return because, basis
+    if reason == "moved_out":
+        code = int(stored["municipality_code"])
+        moved_on = date.fromisoformat(stored["moved_on"])
+        basis = ev.find("Moved", lambda e: e.effective_on == moved_on, municipality_code=code)
+        because = (
+            f"The member moved to {place(code)}, not a trial municipality, on {on}, which "
+            "ends the trial that day (R9)."
+        )
+        return because, basis
+    if reason == "education_order":
+        because = "The member is in the education-order target group: the case exits on S (R3)."
+        return because, ev.find("Registered")
+    first = date.fromisoformat(stored["first_day"])
+    (type_,) = stored["facts"]
+    basis = ev.find(type_, lambda e: e.effective_on == first)
+    because = _DATED_EXITS[reason][1].format(d=first).capitalize()
+    because += (
+        f"; the exit cannot be before the case began, so it is on {on}." if first < on else "."
+    )
+    return because, basis
+
+
 def _handovers(ev: Evidence) -> list[Explanation]:
     """R12, R13: each handover published by then and effective by the day, and why it says so."""
     published = [e for e in ev.events if e.type == "HandedOver"]
@@ -233,13 +272,23 @@ def _handovers(ev: Evidence) -> list[Explanation]:
         data, content = e.data, e.data["content"]
         held, must = content["held"], content["jobcenter_must"]
         window = (str(content["started_on"]), str(content["effective_on"]))
-        meetings = [
-            x.version
-            for x in ev.events
-            if x.type == "MeetingHeld"
-            and x.version < e.version
-            and window[0] <= str(x.data.get("held_on")) <= window[1]
-        ]
+        if data.get("counted") is not None:  # R12: the meetings it counted, as stored
+            counted = {(m["kind"], m["held_on"]) for m in data["counted"]}
+            meetings = [
+                x.version
+                for x in ev.events
+                if x.type == "MeetingHeld"
+                and x.version < e.version
+                and (x.data.get("kind"), str(x.data.get("held_on"))) in counted
+            ]
+        else:  # a handover stored before the meetings it counted were
+            meetings = [
+                x.version
+                for x in ev.events
+                if x.type == "MeetingHeld"
+                and x.version < e.version
+                and window[0] <= str(x.data.get("held_on")) <= window[1]
+            ]
         decided = [
             x.version for x in ev.events if x.type == "ExitDecided" and x.version < e.version
         ]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-from domain.calendar import add_days
 from domain.evidence import Evidence, Explanation, day_name
 from domain.params import EXTRA_MEETING_INTERVAL_DAYS, HOLIDAY_NOTICE_DAYS
 from domain.params import LESS_INTENSIVE_WINDOW_DAYS as LI_DAYS
 from domain.rules.holiday import notice_days
-from domain.rules.meetings import MANDATORY_WINDOWS, extra_window
 from domain.view import MeetingView, holiday_dicts
 
 _CHANNEL = {"jobnet": "via jobnet", "message": "by message", "phone": "by phone"}
@@ -32,33 +30,30 @@ def meetings(ev: Evidence) -> list[Explanation]:
 
 def _meeting(ev: Evidence, m: MeetingView, extra: int) -> Explanation:
     rules, events = [m.rule], list(ev.find("Registered"))
+    assert m.window is not None
+    w = m.window  # the rule's window with its basis: nothing is worked out again here
     if m.kind == "extra_job":
-        after = _extra_anchor(ev, m)
-        events = [*ev.find("ExtraMeetingsAgreed"), *ev.find("MeetingHeld", held_on=str(after))]
-        plain_from = add_days(after, 1)
-        plain_by = add_days(after, EXTRA_MEETING_INTERVAL_DAYS)
+        events = [*ev.find("ExtraMeetingsAgreed"), *ev.find("MeetingHeld", held_on=str(w.after))]
         agreed = [a.effective_on for a in ev.view.facts.extra_meetings_agreed]
-        what = "the agreement on" if after in agreed[:1] else "the latest meeting held,"
-        base = f"{what} {after} + {EXTRA_MEETING_INTERVAL_DAYS} days"
+        what = "the agreement on" if w.after in agreed[:1] else "the latest meeting held,"
+        base = f"{what} {w.after} + {EXTRA_MEETING_INTERVAL_DAYS} days"
     else:
-        from_days, by_days = MANDATORY_WINDOWS[m.kind]
-        plain_from, plain_by = add_days(ev.start, from_days), add_days(ev.start, by_days)
-        base = f"S {ev.start} + {by_days} days"
-    if plain_by != m.due_by:
+        base = f"S {w.after} + {(w.planned_by - w.after).days} days"
+    if w.planned_by != m.due_by:
         words = (
-            f"{m.kind} is due by {m.due_by}: {base} is {plain_by}, {day_name(plain_by)}, so the "
-            "due date moves back to the working day before (R20)"
+            f"{m.kind} is due by {m.due_by}: {base} is {w.planned_by}, {day_name(w.planned_by)}, "
+            "so the due date moves back to the working day before (R20)"
         )
     else:
         words = f"{m.kind} is due by {m.due_by}: {base} ({m.rule})"
-    if plain_from != m.due_from:
+    if w.planned_from != m.due_from:
         words += (
-            f"; due from {m.due_from}, as {plain_from} is {day_name(plain_from)} and the due-from "
-            "date moves forward to the next working day (R20)"
+            f"; due from {m.due_from}, as {w.planned_from} is {day_name(w.planned_from)} and the "
+            "due-from date moves forward to the next working day (R20)"
         )
     else:
         words += f"; due from {m.due_from}"
-    if (plain_from, plain_by) != (m.due_from, m.due_by):
+    if w.shifted:
         rules.append("R20")
     if m.held_on is not None:
         events += ev.find("MeetingHeld", kind=m.kind, held_on=m.held_on.isoformat())
@@ -93,17 +88,6 @@ def _meeting(ev: Evidence, m: MeetingView, extra: int) -> Explanation:
         )
     subject = f"meeting:{m.kind}" + (f":{extra}" if m.kind == "extra_job" else "")
     return Explanation(subject, m.as_dict(), "+".join(rules), words, tuple(sorted(set(events))))
-
-
-def _extra_anchor(ev: Evidence, m: MeetingView) -> date:
-    """R5: the day an extra_job's 14 days run from: the latest meeting held before it, or the
-    agreement (the one whose window R5 gives is the view's)."""
-    facts = ev.view.facts
-    agreed = [a.effective_on for a in facts.extra_meetings_agreed]
-    days = [*agreed[:1], *(x.held_on for x in facts.meetings)]
-    candidates = [d for d in days if m.held_on is None or d < m.held_on]
-    fits = [d for d in candidates if extra_window(d).due_by == m.due_by]
-    return max(fits, default=m.held_on or m.due_from - timedelta(1))
 
 
 def holidays(ev: Evidence) -> list[Explanation]:

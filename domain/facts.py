@@ -136,17 +136,19 @@ class HolidayDecision:
 
 @dataclass(frozen=True)
 class Sickness:
+    """R15: a sickness report, and whether it was late, as decided when it arrived."""
+
     sick_from: date
     reported_on: date
+    late_report: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.late_report is None:  # a read model's row from before the flag was kept here
+            object.__setattr__(self, "late_report", self.reported_on > self.sick_from)
 
     @property
     def effective_on(self) -> date:
         return self.reported_on
-
-    @property
-    def late_report(self) -> bool:
-        """R15: reported after the first sick day."""
-        return self.reported_on > self.sick_from
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,22 @@ class Exit:
 
 
 @dataclass(frozen=True)
+class DecidedExit:
+    """An exit the stored decision names (R13): the one it chose or another the facts imply,
+    and the day from which the facts it rests on are in effect (an as-of day before that
+    does not know it)."""
+
+    reason: ExitReason
+    on: date
+    rule: str
+    effective_on: date
+
+    @property
+    def exit(self) -> Exit:
+        return Exit(self.reason, self.on, self.rule)
+
+
+@dataclass(frozen=True)
 class CaseFacts:
     """Everything one case knows, in arrival order within each kind."""
 
@@ -207,6 +225,9 @@ class CaseFacts:
     less_intensive: tuple[LessIntensive, ...] = ()
     jobcenter_contacts: tuple[JobcenterContact, ...] = ()
     programme_ended: tuple[Dated, ...] = ()
+    # The exits of the latest stored decision (R13), not a fact reported: replaced whole by
+    # each decision, never appended to.
+    exits: tuple[DecidedExit, ...] = ()
 
     def add(self, name: str, fact: Any) -> CaseFacts:
         """A copy with `fact` appended to the tuple `name`."""
@@ -215,6 +236,13 @@ class CaseFacts:
         copied = object.__new__(CaseFacts)
         copied.__dict__.update(self.__dict__)
         copied.__dict__[name] = (*getattr(self, name), fact)
+        return copied
+
+    def with_exits(self, exits: tuple[DecidedExit, ...]) -> CaseFacts:
+        """A copy whose exits are those of a new decision (shallow, as `add`)."""
+        copied = object.__new__(CaseFacts)
+        copied.__dict__.update(self.__dict__)
+        copied.__dict__["exits"] = exits
         return copied
 
     def as_of(self, day: date) -> CaseFacts:
@@ -312,7 +340,15 @@ def _decode(kind: Any, value: Any) -> Any:
         return tuple(_decode(get_args(kind)[0], item) for item in value)
     if isinstance(kind, type) and is_dataclass(kind):
         hints = _hints(kind)
-        return kind(**{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind)})
+        # A field missing from data written before it existed (CaseFacts.exits) keeps its
+        # default.
+        return kind(
+            **{
+                f.name: _decode(hints[f.name], value[f.name])
+                for f in fields(kind)
+                if f.name in value
+            }
+        )
     if kind is date:
         return date.fromisoformat(value)
     if kind is Decimal:

@@ -60,10 +60,10 @@ class CaseService:
     def handle(self, message: m.InboundMessage, source: Source) -> None:
         """Apply one message; raises `Rejected` (before changing anything) when it breaks a rule."""
         if isinstance(message, m.NoticeSignup):
+            # R2 before the member is enrolled: a refused sign-up leaves no trace.
             refusal = notice_signup_refusal(message.signed_up_on, message.municipality_code)
             if refusal:
-                field = "signed_up_on" if "window" in refusal else "municipality_code"
-                raise Rejected(refusal, field)
+                raise refusal.rejected()
         member = self._member(message, source)
         if isinstance(message, m.Unemployed):
             self._register(member, message, source)
@@ -160,10 +160,13 @@ class CaseService:
             return
         opened = latest.facts.opened_on
         if day <= opened:
-            raise Rejected(f"{what} on {day}, but the member's latest case opened on {opened}")
+            raise Rejected(
+                f"{what} on {day}, but the member's latest case opened on {opened}", rule="R1"
+            )
         if latest.is_open_on(day):
             raise Rejected(
-                f"{what} on {day}, but the member's case opened on {opened} is still open"
+                f"{what} on {day}, but the member's case opened on {opened} is still open",
+                rule="R1",
             )
 
     def _sign_up_notice(self, member: Member, message: m.NoticeSignup, source: Source) -> None:
@@ -183,6 +186,7 @@ class CaseService:
                     f"registered on {message.registered_on}, before the notice sign-up on "
                     f"{latest.facts.opened_on}",
                     "registered_on",
+                    rule="R2",
                 )
             case = latest
         else:

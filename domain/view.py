@@ -11,7 +11,7 @@ from domain.facts import MANDATORY_MEETINGS, CaseFacts, Exit, MeetingKind
 from domain.params import Settings
 from domain.rules import hours, less_intensive
 from domain.rules.bookings import standing_bookings
-from domain.rules.exits import earliest_exit
+from domain.rules.exits import exit_as_of
 from domain.rules.handover import municipality_on
 from domain.rules.meetings import Window, extra_meetings, held_state, mandatory_window
 from domain.rules.sickness import bookings_to_rebook
@@ -27,6 +27,7 @@ class MeetingView:
     held_on: date | None
     state: str
     rule: str
+    window: Window | None = None  # its basis: R4/R5's days before R20, and what they count from
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -59,6 +60,8 @@ class CaseView:
     meetings: tuple[MeetingView, ...]
     hours_paid: Decimal
     expected_end: date | None
+    # R8: the hours that count, by payment month in calendar order (hours_paid is their sum)
+    hours_by_month: tuple[tuple[date, Decimal], ...] = ()
 
     @property
     def adviser(self) -> str | None:
@@ -174,7 +177,9 @@ def _meeting_view(
         state = "overdue"
     else:
         state = "due"
-    return MeetingView(window.kind, window.due_from, window.due_by, held_on, state, window.rule)
+    return MeetingView(
+        window.kind, window.due_from, window.due_by, held_on, state, window.rule, window
+    )
 
 
 def meeting_views(facts: CaseFacts, exit_: Exit | None, day: date) -> tuple[MeetingView, ...]:
@@ -201,9 +206,10 @@ def meeting_views(facts: CaseFacts, exit_: Exit | None, day: date) -> tuple[Meet
 
 
 def case_view(facts: CaseFacts, day: date, settings: Settings) -> CaseView:
-    """The state that the facts effective on or before `day` imply for that day."""
+    """The state that the facts effective on or before `day` imply for that day; the exit is
+    the stored decision's (R13), of the exits it knew, those known by `day`."""
     known = facts.as_of(day)
-    exit_ = earliest_exit(known, settings)
+    exit_ = exit_as_of(known.exits)
     registration = known.registration
     if registration is None:
         status: Status = "ended" if exit_ is not None and exit_.on <= day else "notice_period"
@@ -212,10 +218,13 @@ def case_view(facts: CaseFacts, day: date, settings: Settings) -> CaseView:
         return CaseView(day, known, "outside_trial", None, (), Decimal(0), None)
     start = registration.registered_on
     status = "ended" if exit_ is not None and exit_.on <= day else "in_trial"
-    paid = hours.total_counted_hours(known.payments, start, settings.frozen_months)
+    by_month = hours.counted_hours_by_month(known.payments, start, settings.frozen_months)
+    paid = sum(by_month.values(), Decimal(0))
     forecast = (
         hours.expected_end(known.payments, start, registration.insurance, settings.frozen_months)
         if exit_ is None
         else None
     )
-    return CaseView(day, known, status, exit_, meeting_views(known, exit_, day), paid, forecast)
+    meetings = meeting_views(known, exit_, day)
+    months = tuple(sorted(by_month.items()))
+    return CaseView(day, known, status, exit_, meetings, paid, forecast, months)

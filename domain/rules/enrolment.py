@@ -6,6 +6,7 @@ from datetime import date
 from typing import Literal
 
 from domain.calendar import add_months
+from domain.errors import Refusal
 from domain.municipalities import is_trial
 from domain.params import EDUCATION_ORDER_AGE_LIMIT, in_programme_window
 
@@ -21,18 +22,20 @@ def outside_reason(start: date, municipality_code: int) -> OutsideReason | None:
     return None
 
 
-def notice_signup_refusal(signed_up_on: date, municipality_code: int) -> str | None:
-    """R2: why a notice-period sign-up is refused, or None when it is accepted."""
+def notice_signup_refusal(signed_up_on: date, municipality_code: int) -> Refusal | None:
+    """R2: why a notice-period sign-up is refused (and which field), or None when accepted."""
     if not in_programme_window(signed_up_on):
-        return (
+        reason = (
             f"R2: notice sign-up on {signed_up_on} lies outside the trial window "
             "2020-01-01..2023-12-31"
         )
+        return Refusal("R2", reason, "signed_up_on")
     if not is_trial(municipality_code):
-        return (
+        reason = (
             f"R2: notice sign-up from municipality {municipality_code}, "
             "which is not a trial municipality"
         )
+        return Refusal("R2", reason, "municipality_code")
     return None
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.calendar import add_months
-from domain.facts import CaseFacts, Exit
+from domain.facts import CaseFacts, Exit, MeetingHeld
 from domain.params import (
     HANDOVER_MONTHS,
     JOB_CONVERSATIONS_WITHIN_6_MONTHS,
@@ -59,10 +59,11 @@ def municipality_on(facts: CaseFacts, day: date) -> int:
     return max(moves)[2] if moves else facts.registration.municipality_code
 
 
-def conversations_held(facts: CaseFacts, exit_on: date) -> dict[str, int]:
-    """R12: conversations held in the trial, S to the exit day, both included."""
+def meetings_counted(facts: CaseFacts, exit_on: date) -> tuple[MeetingHeld, ...]:
+    """R12: the meetings that count as held in the trial: S to the exit day, both included,
+    a mandatory meeting once (the first time it was held), every extra_job."""
     assert facts.registration is not None
-    held = {"job": 0, "cv": 0, "availability": 0, "joint": 0}
+    counted: list[MeetingHeld] = []
     counted_mandatory: set[str] = set()
     for meeting in sorted(facts.meetings, key=lambda m: m.held_on):
         if not facts.registration.registered_on <= meeting.held_on <= exit_on:
@@ -71,6 +72,14 @@ def conversations_held(facts: CaseFacts, exit_on: date) -> dict[str, int]:
             if meeting.kind in counted_mandatory:
                 continue
             counted_mandatory.add(meeting.kind)
+        counted.append(meeting)
+    return tuple(counted)
+
+
+def conversations_held(facts: CaseFacts, exit_on: date) -> dict[str, int]:
+    """R12: conversations held in the trial, S to the exit day, both included."""
+    held = {"job": 0, "cv": 0, "availability": 0, "joint": 0}
+    for meeting in meetings_counted(facts, exit_on):
         for conversation, count in CONVERSATIONS[meeting.kind].items():
             held[conversation] += count
     return held

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from domain.calendar import days_in_month, first_of_month, last_of_month, next_month
+from domain.errors import Refusal
 from domain.facts import Payment
 from domain.params import FULL_MONTH_HOURS, HOURS_THRESHOLD, Insurance
 
@@ -88,19 +89,21 @@ def total_counted_hours(
 
 def payment_refusal(
     earlier: Iterable[Payment], payment: Payment, insurance: Insurance
-) -> str | None:
-    """R8: a payment is refused when its id was used before or its month would pass the
-    full-month maximum (160.33 full-time, 130.00 part-time)."""
+) -> Refusal | None:
+    """R8: a payment is refused when its id was used before (field payment_id) or its month
+    would pass the full-month maximum, 160.33 full-time, 130.00 part-time (field hours)."""
     month_total = payment.hours
     for other in earlier:
         if other.payment_id == payment.payment_id:
-            return f"R8: payment_id {payment.payment_id!r} was already recorded for this case"
+            reason = f"R8: payment_id {payment.payment_id!r} was already recorded for this case"
+            return Refusal("R8", reason, "payment_id")
         if other.month == payment.month:
             month_total += other.hours
     limit = FULL_MONTH_HOURS[insurance]
     if month_total > limit:
-        return (
+        reason = (
             f"R8: hours for {payment.month:%Y-%m} would total {month_total}, "
             f"above the {insurance} maximum of {limit} for one month"
         )
+        return Refusal("R8", reason, "hours")
     return None

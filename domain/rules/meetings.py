@@ -20,29 +20,50 @@ MANDATORY_WINDOWS: dict[MeetingKind, tuple[int, int]] = {
 
 @dataclass(frozen=True)
 class Window:
-    """When a meeting may be held: from `due_from` to `due_by`, both included."""
+    """When a meeting may be held: from `due_from` to `due_by`, both included; with its basis:
+    the days R4/R5 give before R20 moves them (`planned_from`, `planned_by`, equal when R20
+    moved nothing) and the day they are counted from (`after`: S, or R5's latest meeting
+    held or agreement)."""
 
     kind: MeetingKind
     due_from: date
     due_by: date
     rule: str
+    planned_from: date
+    planned_by: date
+    after: date
+
+    @property
+    def shifted(self) -> bool:
+        """R20 moved the due-from or the due-by date."""
+        return (self.planned_from, self.planned_by) != (self.due_from, self.due_by)
 
 
-def working_window(kind: MeetingKind, due_from: date, due_by: date, rule: str) -> Window:
+def working_window(
+    kind: MeetingKind, due_from: date, due_by: date, rule: str, after: date
+) -> Window:
     """R20: due-from moves forward, due-by moves back, to a working day."""
-    return Window(kind, working_day_on_or_after(due_from), working_day_on_or_before(due_by), rule)
+    return Window(
+        kind,
+        working_day_on_or_after(due_from),
+        working_day_on_or_before(due_by),
+        rule,
+        due_from,
+        due_by,
+        after,
+    )
 
 
 def mandatory_window(kind: MeetingKind, start: date) -> Window:
     """R4 (with R20): the window of a mandatory meeting for a case starting on S."""
     from_days, by_days = MANDATORY_WINDOWS[kind]
-    return working_window(kind, add_days(start, from_days), add_days(start, by_days), "R4")
+    return working_window(kind, add_days(start, from_days), add_days(start, by_days), "R4", start)
 
 
 def extra_window(after: date) -> Window:
     """R5 (with R20): the next extra job conversation after the latest meeting held on `after`."""
     return working_window(
-        "extra_job", add_days(after, 1), add_days(after, EXTRA_MEETING_INTERVAL_DAYS), "R5"
+        "extra_job", add_days(after, 1), add_days(after, EXTRA_MEETING_INTERVAL_DAYS), "R5", after
     )
 
 

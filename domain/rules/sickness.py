@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from domain.facts import Booking, Sickness
+
+
+def is_late_report(sick_from: date, reported_on: date) -> bool:
+    """R15: sickness is reported on the day it begins; a report after the first sick day is
+    late (flagged on the worklist)."""
+    return reported_on > sick_from
 
 
 def sick_on(sickness: Sickness, booking: Booking) -> bool:

@@ -144,11 +144,26 @@ def test_02_late_move_revises_the_handover_R13_R9(cli: Ledighed, batch: tuple[st
     cli.expect("case", cpr, "--as-of", "2021-05-09")
     cli.expect("case", cpr, "--as-of", "2021-06-30")
     # The audit trail keeps both exit decisions, the second naming the one it replaced.
+    decided = [row for row in cli("history", cpr) if row["type"] == "ExitDecided"]
     exits = [
-        (row["data"], row["source"]["message_id"])
-        for row in cli("history", cpr)
-        if row["type"] == "ExitDecided"
+        ({k: v for k, v in row["data"].items() if k != "known"}, row["source"]["message_id"])
+        for row in decided
     ]
+    # R13: each decision also stores every exit the facts implied then, with its basis.
+    assert [
+        [(k["reason"], k["on"], k["known_from"]) for k in row["data"]["known"]] for row in decided
+    ] == [
+        [("hours_threshold", "2021-05-31", "2021-05-01")],
+        [
+            ("moved_out", "2021-05-10", "2021-05-10"),
+            ("hours_threshold", "2021-05-31", "2021-05-01"),
+        ],
+    ]
+    assert decided[1]["data"]["known"][0]["basis"] == {
+        "facts": ["Moved"],
+        "moved_on": "2021-05-10",
+        "municipality_code": 167,
+    }
     assert exits == [
         (
             {"reason": "hours_threshold", "on": "2021-05-31", "rule": "R8", "replaces": None},

@@ -4,6 +4,7 @@ shows in words (title, desc, labels), and name every fact an auditor looks for."
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -116,3 +117,77 @@ def test_cases_without_a_course_have_a_picture_too(
     assert main(["timeline", cpr, "--svg", "-", "--as-of", day, "--db", db]) == 0
     root = ET.fromstring(capsys.readouterr().out)
     assert words in _words(root)
+
+
+# --- issue 14: the timeline's loose ends ------------------------------------------------------
+
+
+def _svg(db: str, cpr: str, day: str, capsys: pytest.CaptureFixture[str]) -> ET.Element:
+    capsys.readouterr()
+    assert main(["timeline", cpr, "--svg", "-", "--as-of", day, "--db", db]) == 0
+    return ET.fromstring(capsys.readouterr().out)
+
+
+def _month_labels(root: ET.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(f"{SVG}text") if t.get("fill") == "#444"]
+
+
+def _with_lines(tmp_path: Path, *lines: dict[str, object]) -> str:
+    """Scenario 02 and more lines after it, in a store of their own."""
+    path = tmp_path / "more.jsonl"
+    extra = "".join(json.dumps(line) + "\n" for line in lines)
+    path.write_text((SCENARIOS / "02_late_move_revises_handover.jsonl").read_text() + extra)
+    url = f"sqlite:///{tmp_path}/more.db"
+    assert main(["ingest", str(path), "--quiet", "--db", url]) == 0
+    return url
+
+
+def test_the_first_month_on_the_axis_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 0202822222 (scenario 04) starts on 2021-04-12: the axis begins in April, which was
+    # left without a name (the first label was May 2021)
+    db = _ingest(tmp_path, "04_worklist_two_advisers.jsonl")
+    labels = _month_labels(_svg(db, "0202822222", "2021-06-01", capsys))
+    assert labels[0] == "Apr 2021" and "May 2021" in labels
+
+
+def test_a_deregistration_after_the_exit_is_drawn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # R9 exit 2021-05-10 (the move to 167), then R17: deregistered 2021-06-15. The exit
+    # stays the move; the deregistration is a marker of its own.
+    line = {
+        "message_id": "x-1",
+        "type": "deregistered",
+        "cpr": CPR,
+        "deregistered_on": "2021-06-15",
+    }
+    db = _with_lines(tmp_path, line)
+    text = _words(_svg(db, CPR, "2021-07-01", capsys))
+    assert "exit: moved_out 2021-05-10 (R9)" in text
+    assert "deregistered 2021-06-15 (R17)" in text
+    assert "deregistration" in text  # and the legend says what its line is
+
+
+def test_the_header_counts_the_hours_up_to_the_exit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # R8: March 160.33 + April 160.33 + May 100.00 = 420.66 by the exit on 2021-05-10 (R9);
+    # June's 160.33, paid after the exit, is not counted in the trial (was "580.99 of 410")
+    line = {
+        "message_id": "x-2", "type": "hours_paid", "cpr": CPR, "payment_id": "p-2021-06",
+        "month": "2021-06", "hours": 160.33,
+    }  # fmt: skip
+    db = _with_lines(tmp_path, line)
+    text = _words(_svg(db, CPR, "2021-12-31", capsys))
+    assert "hours counted 420.66 of 410" in text
+    assert "580.99 of 410" not in text
+
+
+def test_the_as_of_line_lies_on_the_axis(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # The case's last fact is in May 2021 (the axis ended in August); as of 2021-12-31 the
+    # axis reaches December and the as-of line is drawn
+    root = _svg(db, CPR, "2021-12-31", capsys)
+    assert "as of 2021-12-31" in [t.text for t in root.iter(f"{SVG}text")]
+    assert "Dec 2021" in " ".join(_month_labels(root))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from uuid import uuid4
 
 import pytest
 
@@ -354,3 +355,24 @@ def test_messages_read_ahead_of_the_registration_apply_when_it_arrives() -> None
     )
     assert case.facts.moves == ()  # dated before S: stays in the member's record
     assert [k["applied_to"] is not None for k in member.kept] == [True, True, False]
+
+
+def test_every_refusal_of_the_case_carries_its_rule_id_and_field_as_data() -> None:
+    # R8: 160.34 hours for 2021-03 (above 160.33) -> rule R8, field hours; R7: a booking
+    # on 2021-02-26, before S 2021-03-01 -> rule R7, field on; R14: a decision for a
+    # request never received waits for it (rule R14, field request_id). No field is read
+    # from the reason's words.
+    from domain.case import Case
+
+    source = {"message_id": "m", "topic": "t", "partition": None, "offset": None}
+    case = Case(member_id=uuid4(), effective_on=date(2021, 3, 1), source=source)
+    case.register(date(2021, 3, 1), "full_time", 751, date(1980, 1, 1), True, False, None, source)
+    cases = [
+        (lambda: case.pay_hours("p", date(2021, 3, 1), Decimal("160.34"), source), "R8", "hours"),
+        (lambda: case.book_meeting("joint", date(2021, 2, 26), source), "R7", "on"),
+        (lambda: case.decide_holiday("h-1", date(2021, 3, 5), True, source), "R14", "request_id"),
+    ]
+    for act, rule, field in cases:
+        with pytest.raises(Rejected) as refused:
+            act()
+        assert (refused.value.rule, refused.value.field) == (rule, field)

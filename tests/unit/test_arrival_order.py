@@ -99,8 +99,15 @@ def test_any_interleaving_of_the_topics_gives_the_same_case(picks: list[int]) ->
 
 def _day(message: dict[str, Any]) -> str:
     """The day a message happened, to replay the year in calendar order."""
-    for key in ("signed_up_on", "registered_on", "on", "held_on", "decided_on", "requested_on",
-                "reported_on"):
+    for key in (
+        "signed_up_on",
+        "registered_on",
+        "on",
+        "held_on",
+        "decided_on",
+        "requested_on",
+        "reported_on",
+    ):
         if key in message:
             return str(message[key])
     return str(message["month"]) + "-28"
@@ -114,9 +121,7 @@ def test_a_message_parked_more_than_30_days_is_given_up_and_no_longer_taken_over
     from datetime import UTC, datetime
 
     desk = Desk()
-    desk.send(
-        notice_signup("2021-02-01", "2021-02-28")
-    )
+    desk.send(notice_signup("2021-02-01", "2021-02-28"))
     booking = meeting_booked("cv_and_job", "2021-03-05")
     desk.send(booking)
     parked_at = {booking["message_id"]: datetime(2026, 1, 1, 9, 0, tzinfo=UTC)}
