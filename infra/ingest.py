@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -18,6 +19,7 @@ from domain.messages import InboundMessage, InvalidMessage, parse_message
 from domain.params import Settings
 from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
+from infra import projections
 from infra.failures import describe, is_store_or_broker_failure
 from infra.store.store import Store
 from infra.store.unit_of_work import UnitOfWork
@@ -233,7 +235,19 @@ def _apply_parsed(
         assert member_id is not None
         uow.accept(message.message_id, member_id)
         report.accepted += 1
-    report.events += uow.commit(offsets, group)
+    inline = functools.partial(_inline, store) if store.project_inline else None
+    report.events += uow.commit(offsets, group, after_save=inline)
+
+
+def _inline(
+    store: Store,
+    conn: Any,
+    recordings: Sequence[Any],
+    aggregates: Mapping[Any, Any],
+) -> None:
+    """The read models that are caught up take the batch's events in its transaction, from
+    memory; the rest catch up from the log later (`infra/projections.catch_up`)."""
+    projections.apply_saved(store, conn, recordings, aggregates)
 
 
 def _reject(

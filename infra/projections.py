@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import Recording
 from eventsourcing.utils import get_topic
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from tqdm import tqdm
 
 from infra.store.store import Store
@@ -44,6 +46,26 @@ def catch_up(
         p.name: runner.catch_up(store.engine, store.read_page, p, progress=progress)
         for p in (_chosen(store, names) if chosen is None else chosen)
     }
+
+
+def apply_saved(
+    store: Store,
+    conn: Connection,
+    recordings: Sequence[Recording[UUID]],
+    aggregates: Mapping[UUID, Any],
+) -> dict[str, bool]:
+    """Apply a batch's events, just saved in the transaction of `conn`, to every read model
+    that is caught up (inline projection), from the events and aggregates in memory; a
+    model that lags is left to its next catch-up. Whether each was applied, by name."""
+    saved = sorted(((r.notification.id, r.domain_event) for r in recordings), key=_first)
+    return {
+        p.name: runner.apply_saved(conn, store.events_table, p, saved, aggregates)
+        for p in _chosen(store, None)
+    }
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
 
 
 def rebuild(

@@ -3,13 +3,14 @@ saved together in one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from sqlalchemy import delete, insert, tuple_
+from eventsourcing.persistence import Recording
+from sqlalchemy import Connection, delete, insert, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.case import Case
@@ -19,6 +20,10 @@ from infra.store import tables
 from infra.store.bulk import bulk_insert
 from infra.store.shredding import ORPHAN_PREFIX, b64, letter_cpr, seal_letter
 from infra.store.store import Store
+
+AfterSave = Callable[[Connection, Sequence[Recording[UUID]], Mapping[UUID, Aggregate]], Any]
+"""Called in the batch's transaction after its events are saved, with their recordings (the
+events and their notification ids) and the batch's aggregates by id: the inline projection."""
 
 
 class UnitOfWork:
@@ -179,9 +184,15 @@ class UnitOfWork:
             "resolved_at": None,
         }
 
-    def commit(self, offsets: Mapping[tuple[str, int], int] | None = None, group: str = "") -> int:
+    def commit(
+        self,
+        offsets: Mapping[tuple[str, int], int] | None = None,
+        group: str = "",
+        after_save: AfterSave | None = None,
+    ) -> int:
         """Save the batch in one transaction, with the consumer group's next offset per
-        partition when it came from Kafka; returns the number of events stored."""
+        partition when it came from Kafka, and `after_save` called in it once the events are
+        saved; returns the number of events stored."""
         aggregates = [a for a in self._loaded.values() if a.pending_events]
         events = sum(len(a.pending_events) for a in aggregates)
         owners: dict[str, str | None] = {
@@ -206,7 +217,9 @@ class UnitOfWork:
                 if offsets:
                     _save_offsets(session, group, offsets)
                 if aggregates:
-                    self.store.app.save(*aggregates, session=session)
+                    recordings = self.store.app.save(*aggregates, session=session)
+                    if after_save is not None:
+                        after_save(connection, recordings, {a.id: a for a in aggregates})
         except BaseException:
             ring.forget(new_keys)  # not committed
             raise
