@@ -13,6 +13,7 @@ from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
 from infra.runtime import logs
 from infra.runtime.service import Service
 from infra.settings import Settings
+from infra.store.writer_lock import single_writer
 
 log = logging.getLogger("ledighed.service")
 
@@ -25,6 +26,12 @@ def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
 
         load_tokens(settings.api_tokens, settings.api_tokens_file)
     logs.configure()
+    # One service a SQLite file (refused here, before a broker starts); PostgreSQL: many.
+    with single_writer(settings.db_url):
+        return _run_service(settings, http)
+
+
+def _run_service(settings: Settings, http: tuple[str, int] | None) -> int:
     broker: LocalBroker | None = None
     bootstrap = settings.kafka_bootstrap
     if not bootstrap:
