@@ -20,6 +20,12 @@ from projections.worklist import Worklist
 
 NAMES = ("worklist", "handovers")
 
+PAGE_SIZE = 20_000
+"""Events a page of a catch-up or a rebuild (one transaction each). The worklist writes a
+row per case a page touches, and a case's row costs more than its events, so a long
+catch-up is faster in big pages (a 3,000-member year: 1,000 a page 11.0 s, 10,000 7.4 s,
+50,000 6.7 s, against 3.0 s for reading the log alone)."""
+
 
 def projections(store: Store) -> dict[str, Projection]:
     """Every read model of the store, by name."""
@@ -43,7 +49,7 @@ def catch_up(
     worklist keeps the cases it has already seen instead of loading them again.
     """
     return {
-        p.name: runner.catch_up(store.engine, store.read_page, p, progress=progress)
+        p.name: runner.catch_up(store.engine, store.read_page, p, PAGE_SIZE, progress)
         for p in (_chosen(store, names) if chosen is None else chosen)
     }
 
@@ -83,7 +89,7 @@ def rebuild(
                 bar.update(max(0, position - bar.n))
 
             applied[projection.name] = runner.rebuild(
-                store.engine, store.read_page, projection, progress=advance
+                store.engine, store.read_page, projection, PAGE_SIZE, advance
             )
             advance(head)  # the log's tail may hold none of this model's events
     return applied
