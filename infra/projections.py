@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -12,11 +13,14 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, func, select
 from tqdm import tqdm
 
+from infra.failures import describe, is_store_or_broker_failure
 from infra.store.store import Store
 from projections import runner
 from projections.handovers import HandoverFeed
 from projections.runner import Projection
 from projections.worklist import Worklist
+
+log = logging.getLogger("ledighed.projections")
 
 NAMES = ("worklist", "handovers")
 
@@ -64,10 +68,24 @@ def apply_saved(
     that is caught up (inline projection), from the events and aggregates in memory; a
     model that lags is left to its next catch-up. Whether each was applied, by name."""
     saved = sorted(((r.notification.id, r.domain_event) for r in recordings), key=_first)
-    return {
-        p.name: runner.apply_saved(conn, store.events_table, p, saved, aggregates)
-        for p in _chosen(store, None)
-    }
+    applied = {}
+    for projection in _chosen(store, None):
+        # In a savepoint: a read model that fails here (a fault of this program) is left to
+        # its catch-up, as before inline projection, and never costs the batch its save.
+        try:
+            with conn.begin_nested():
+                applied[projection.name] = runner.apply_saved(
+                    conn, store.events_table, projection, saved, aggregates
+                )
+        except Exception as error:
+            if is_store_or_broker_failure(error):
+                raise
+            log.error(
+                "inline projection failed; the read model is left to its catch-up",
+                extra={"projection": projection.name, "error": describe(error)},
+            )
+            applied[projection.name] = False
+    return applied
 
 
 def _first(pair: tuple[int, Any]) -> int:

@@ -22,6 +22,7 @@ from infra.ingest import file_records, ingest
 from infra.store.store import Store
 from projections import runner
 from projections.tables import handover_feed, metadata, positions, worklist_cases
+from projections.worklist import Worklist
 from tests.scenario_helpers import SCENARIOS
 
 RULES = Settings()
@@ -160,3 +161,24 @@ def test_batching_at_any_size_gives_the_same_store(
 ) -> None:
     with tempfile.TemporaryDirectory() as directory:
         assert ingested(Path(directory), batch_size) == one_batch
+
+
+def test_a_read_model_that_fails_inline_costs_the_batch_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault in a read model's inline apply is rolled back to its savepoint: the batch is
+    saved whole, the other model moves on, the failing one is left to its catch-up."""
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("a bug in the worklist")
+
+    monkeypatch.setattr(Worklist, "apply_saved", broken)
+    report = ingest(store, RULES, file_records(YEAR, "year"), 40)
+    assert report.accepted and not [r for r in report.rejected if "fault" in r["error"]]
+    head = store.log_head()
+    assert stored_positions(store) == {"worklist": 0, "handovers": head}
+    monkeypatch.undo()
+    assert projections.catch_up(store)["worklist"] > 0
+    caught_up = read_models(store)
+    projections.rebuild(store, quiet=True)
+    assert read_models(store) == caught_up
