@@ -587,8 +587,9 @@ def goals_table(stores: Sequence[Goals]) -> str:
     for row in [header, tuple("-" * w for w in widths), *rows]:
         out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     out.append(
-        "goal 2 (Kafka → PostgreSQL) is measured by tools.bench_kafka, next; goals 3 (two "
-        "instances), 5 (national scale) and 6 (latency): not measured here (see README)"
+        "goal 2 (Kafka → PostgreSQL) is measured by tools.bench_kafka, next; goal 3 (two "
+        "instances) by `make bench-scale-out`; 5 (national scale) and 6 (latency): not "
+        "measured (see README)"
     )
     return "\n".join(out)
 
