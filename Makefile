@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint demo bench clean venv browser
+.PHONY: test lint demo bench bench-scale-out clean venv browser
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ demo: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m tools.bench && $(BIN)/python -m tools.bench_kafka
+
+# Goal 3 of issue 9: one `run` instance against two in one group on the same backlog
+# (PostgreSQL, a local broker); minutes.
+bench-scale-out: $(VENV)/.installed
+	$(BIN)/python -m tools.bench_scale_out
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -20,6 +20,9 @@ from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
 from infra.kafka.publisher import Publisher
 from infra.settings import Settings
 from infra.store.store import Store, sqlalchemy_url
+
+# The service's claim on a SQLite file (infra/runtime/run.py), re-exported for it.
+from infra.store.writer_lock import single_writer as single_writer
 from projections.runner import Projection
 
 # How long a Kafka client waits for the brokers it was given before `ledighed run` says so.

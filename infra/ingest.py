@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from domain.messages import InboundMessage, InvalidMessage, parse_message
 from domain.params import Settings
 from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
+from infra import projections
 from infra.failures import describe, is_store_or_broker_failure
 from infra.ports import UnitOfWorkPort
 from infra.store.store import Store
@@ -156,7 +158,7 @@ def _apply_batch(
     limits: Limits,
     calendar_day: date | None = None,
 ) -> None:
-    uow = UnitOfWork(store)
+    uow = _unit_of_work(store)
     apply_records(uow, settings, records, report, offsets, group, limits, calendar_day)
 
 
@@ -206,7 +208,7 @@ def _apply_parsed(
     group: str,
     calendar_day: date | None = None,
 ) -> None:
-    _apply_to(UnitOfWork(store), settings, parsed, report, offsets, group, calendar_day)
+    _apply_to(_unit_of_work(store), settings, parsed, report, offsets, group, calendar_day)
 
 
 def _apply_to(
@@ -251,6 +253,15 @@ def _apply_to(
     report.events += uow.commit(offsets, group)
 
 
+def _unit_of_work(store: Store) -> UnitOfWork:
+    """A batch's unit of work on the store, whose read models that are caught up take the
+    batch's events in its transaction, from memory; the rest catch up from the log later
+    (`infra/projections.catch_up`)."""
+    if not store.project_inline:
+        return UnitOfWork(store)
+    return UnitOfWork(store, after_save=functools.partial(projections.apply_saved, store))
+
+
 def _reject(
     uow: Any,
     report: Report,
@@ -289,4 +300,3 @@ def batches(records: Iterable[InboundRecord], size: int) -> Iterator[list[Inboun
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
         yield batch
-

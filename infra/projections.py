@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import Recording
 from eventsourcing.utils import get_topic
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
+from infra.failures import describe, is_store_or_broker_failure
 from infra.progress import bar as progress_bar
 from infra.store.store import Store
 from projections import runner
@@ -15,7 +19,15 @@ from projections.handovers import HandoverFeed
 from projections.runner import Projection
 from projections.worklist import Worklist
 
+log = logging.getLogger("ledighed.projections")
+
 NAMES = ("worklist", "handovers")
+
+PAGE_SIZE = 20_000
+"""Events a page of a catch-up or a rebuild (one transaction each). The worklist writes a
+row per case a page touches, and a case's row costs more than its events, so a long
+catch-up is faster in big pages (a 3,000-member year: 1,000 a page 11.0 s, 10,000 7.4 s,
+50,000 6.7 s, against 3.0 s for reading the log alone)."""
 
 
 def projections(store: Store) -> dict[str, Projection]:
@@ -40,9 +52,43 @@ def catch_up(
     worklist keeps the cases it has already seen instead of loading them again.
     """
     return {
-        p.name: runner.catch_up(store.engine, store.read_page, p, progress=progress)
+        p.name: runner.catch_up(store.engine, store.read_page, p, PAGE_SIZE, progress)
         for p in (_chosen(store, names) if chosen is None else chosen)
     }
+
+
+def apply_saved(
+    store: Store,
+    conn: Connection,
+    recordings: Sequence[Recording[UUID]],
+    aggregates: Mapping[UUID, Any],
+) -> dict[str, bool]:
+    """Apply a batch's events, just saved in the transaction of `conn`, to every read model
+    that is caught up (inline projection), from the events and aggregates in memory; a
+    model that lags is left to its next catch-up. Whether each was applied, by name."""
+    saved = sorted(((r.notification.id, r.domain_event) for r in recordings), key=_first)
+    applied = {}
+    for projection in _chosen(store, None):
+        # In a savepoint: a read model that fails here (a fault of this program) is left to
+        # its catch-up, as before inline projection, and never costs the batch its save.
+        try:
+            with conn.begin_nested():
+                applied[projection.name] = runner.apply_saved(
+                    conn, store.events_table, projection, saved, aggregates
+                )
+        except Exception as error:
+            if is_store_or_broker_failure(error):
+                raise
+            log.error(
+                "inline projection failed; the read model is left to its catch-up",
+                extra={"projection": projection.name, "error": describe(error)},
+            )
+            applied[projection.name] = False
+    return applied
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
 
 
 def rebuild(
@@ -58,7 +104,7 @@ def rebuild(
                 bar.update(max(0, position - bar.n))
 
             applied[projection.name] = runner.rebuild(
-                store.engine, store.read_page, projection, progress=advance
+                store.engine, store.read_page, projection, PAGE_SIZE, advance
             )
             advance(head)  # the log's tail may hold none of this model's events
     return applied

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Connection, delete, select
 
@@ -49,6 +50,10 @@ class HandoverFeed:
         ]
         if rows:
             conn.execute(handover_feed.insert(), rows)
+
+    def apply_saved(self, conn: Connection, events: Page, aggregates: Mapping[UUID, Any]) -> None:
+        """Just-saved events: the same rows (the events alone say all of them)."""
+        self.apply(conn, events)
 
 
 def handover_payload(event: Any) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, update
 
 from projections.tables import positions, upsert
 
@@ -26,6 +27,11 @@ class Projection(Protocol):
     def clear(self, conn: Connection) -> None: ...
 
     def apply(self, conn: Connection, events: Page) -> None: ...
+
+    def apply_saved(self, conn: Connection, events: Page, aggregates: Mapping[UUID, Any]) -> None:
+        """As `apply`, for events just saved, with their aggregates as they now stand in
+        memory (no replay, no load): the same rows as `apply` writes for them."""
+        ...
 
 
 class _Moved(Exception):
@@ -97,3 +103,48 @@ def rebuild(
         upsert(conn, positions, [{"name": projection.name, "position": 0}])  # locks it first
         projection.clear(conn)
     return catch_up(engine, read_page, projection, page_size, progress)
+
+
+def apply_saved(
+    conn: Connection,
+    log: Table,
+    projection: Projection,
+    saved: Page,
+    aggregates: Mapping[UUID, Any],
+) -> bool:
+    """Apply a batch's events in the transaction that saves them (inline projection): the
+    events come from memory, not read back from the log. `saved` is every event the batch
+    saved, in notification order, `log` the events table.
+
+    Only a projection that has applied every event of its own before the batch's first is
+    moved on, to the batch's last notification, by compare and set as `catch_up` does; one
+    that lags (another writer's events, a failed catch-up) is left alone and returns False:
+    its next catch-up applies the batch from the log, as before.
+    """
+    if not saved:
+        return True
+    name = projection.name
+    first, last = saved[0][0], saved[-1][0]
+    upsert(conn, positions, [{"name": name, "position": 0}], update=False)
+    after = position(conn, name)
+    if after >= last:
+        return False  # cannot be: the batch is not committed yet
+    if after < first - 1:
+        topics = [get_topic(cls) for cls in projection.event_classes]
+        pending = conn.execute(
+            select(func.count()).where(
+                log.c.id > after, log.c.id < first, log.c.topic.in_(topics)
+            )
+        ).scalar_one()
+        if pending:
+            return False
+    moved = conn.execute(
+        update(positions)
+        .where(positions.c.name == name, positions.c.position == after)
+        .values(position=last)
+    )
+    if moved.rowcount != 1:
+        return False
+    classes = tuple(projection.event_classes)
+    projection.apply_saved(conn, [(i, e) for i, e in saved if isinstance(e, classes)], aggregates)
+    return True

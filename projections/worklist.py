@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -44,6 +44,13 @@ class Worklist:
     def apply(self, conn: Connection, events: Page) -> None:
         touched = {event.originator_id: self._case_at(event) for _, event in events}
         rows = [case_row(case) for case in touched.values()]
+        upsert(conn, worklist_cases, [row for row in rows if row is not None])
+
+    def apply_saved(self, conn: Connection, events: Page, aggregates: Mapping[UUID, Any]) -> None:
+        """The rows of the cases these just-saved events belong to, from the cases in memory
+        (each as the batch left it: what `apply` computes for the batch's last event)."""
+        touched = dict.fromkeys(event.originator_id for _, event in events)
+        rows = [case_row(aggregates[case_id]) for case_id in touched]
         upsert(conn, worklist_cases, [row for row in rows if row is not None])
 
     def _case_at(self, event: Any) -> Case:

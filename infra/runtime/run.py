@@ -24,6 +24,12 @@ def run_service(settings: Settings, http: tuple[str, int] | None = None) -> int:
 
         load_tokens(settings.api_tokens, settings.api_tokens_file)
     logs.configure()
+    # One service a SQLite file (refused here, before a broker starts); PostgreSQL: many.
+    with compose.single_writer(settings.db_url):
+        return _run_service(settings, http)
+
+
+def _run_service(settings: Settings, http: tuple[str, int] | None) -> int:
     broker = None
     bootstrap = settings.kafka_bootstrap
     if not bootstrap:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import ProcessRecorder, StoredEvent
+from eventsourcing.persistence import Notification, ProcessRecorder, StoredEvent
 from eventsourcing_sqlalchemy import factory as sqlalchemy_factory
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.recorders import (
@@ -123,6 +123,44 @@ class BatchInsert:
             assert sequence is not None, f"{name}.id has no sequence"
             self._id_sequence = sequence
         return self._id_sequence
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
+        """The library's query, in SQLAlchemy Core rather than through the ORM (a third of
+        the time of a projection's catch-up went to building ORM objects from the rows)."""
+        table: Table = self.events_record_cls.__table__
+        query = select(
+            table.c.id,
+            table.c.originator_id,
+            table.c.originator_version,
+            table.c.topic,
+            table.c.state,
+        )
+        if start is not None:
+            query = query.where(table.c.id >= start if inclusive_of_start else table.c.id > start)
+        if stop is not None:
+            query = query.where(table.c.id <= stop)
+        if topics:
+            query = query.where(table.c.topic.in_(topics))
+        query = query.order_by(table.c.id).limit(limit)
+        with self.datastore.transaction(commit=False) as session:
+            return [
+                Notification(
+                    id=row[0],
+                    originator_id=row[1],
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=bytes(row[4]) if isinstance(row[4], memoryview) else row[4],
+                )
+                for row in session.connection().execute(query)
+            ]
 
     def _notify_channel(self, session: Session) -> None:
         """Only an application recorder has a channel (the library's method)."""

@@ -233,7 +233,8 @@ def _open_value(cipher: AESGCM | None, token: dict[str, str], context: bytes) ->
     if cipher is None:
         return None
     try:
-        return json.loads(open_bytes(cipher, base64.b64decode(token[SEALED]), context))
+        # Text, not bytes: json.loads would first guess the bytes' encoding (it is UTF-8).
+        return json.loads(open_bytes(cipher, base64.b64decode(token[SEALED]), context).decode())
     except InvalidTag:
         return None
 

@@ -101,6 +101,9 @@ class Store:
         # fail on the event store's unique version; the batch is then retried without it.
         self._cache: OrderedDict[UUID, Aggregate] = OrderedDict()
         self.cache_size = 200_000
+        # A batch's events go to the read models that are caught up in the batch's own
+        # transaction, from memory (infra/ingest.py); off, only a catch-up applies them.
+        self.project_inline = True
 
     def cached(self, aggregate_id: UUID) -> Aggregate | None:
         aggregate = self._cache.get(aggregate_id)

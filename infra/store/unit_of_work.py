@@ -3,13 +3,14 @@ saved together in one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from sqlalchemy import delete, insert, tuple_
+from eventsourcing.persistence import Recording
+from sqlalchemy import Connection, delete, insert, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.case import Case
@@ -20,13 +21,18 @@ from infra.store.bulk import bulk_insert
 from infra.store.shredding import ORPHAN_PREFIX, b64, letter_cpr, seal_letter
 from infra.store.store import Store
 
+AfterSave = Callable[[Connection, Sequence[Recording[UUID]], Mapping[UUID, Aggregate]], Any]
+"""Called in the batch's transaction after its events are saved, with their recordings (the
+events and their notification ids) and the batch's aggregates by id: the inline projection."""
+
 
 class UnitOfWork:
     """One batch: aggregates loaded once, and everything the batch accepted or rejected
     saved together in one transaction (events, registry rows, message ids, dead letters)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, after_save: AfterSave | None = None) -> None:
         self.store = store
+        self.after_save = after_save
         self._member_ids: dict[str, UUID | None] = {}
         self._loaded: dict[UUID, Aggregate] = {}
         self._registry_rows: list[dict[str, Any]] = []
@@ -185,7 +191,8 @@ class UnitOfWork:
 
     def commit(self, offsets: Mapping[tuple[str, int], int] | None = None, group: str = "") -> int:
         """Save the batch in one transaction, with the consumer group's next offset per
-        partition when it came from Kafka; returns the number of events stored."""
+        partition when it came from Kafka, and `after_save` (given when made) called in it
+        once the events are saved; returns the number of events stored."""
         aggregates = [a for a in self._loaded.values() if a.pending_events]
         events = sum(len(a.pending_events) for a in aggregates)
         owners: dict[str, str | None] = {
@@ -210,7 +217,9 @@ class UnitOfWork:
                 if offsets:
                     _save_offsets(session, group, offsets)
                 if aggregates:
-                    self.store.app.save(*aggregates, session=session)
+                    recordings = self.store.app.save(*aggregates, session=session)
+                    if self.after_save is not None:
+                        self.after_save(connection, recordings, {a.id: a for a in aggregates})
         except BaseException:
             ring.forget(new_keys)  # not committed
             raise
@@ -223,8 +232,6 @@ class UnitOfWork:
         out = {k: v for k, v in row.items() if k != "_content"}
         out["sealed"] = seal_letter(cipher, row["_content"], row["content_hash"])
         return out
-
-
 
 
 def _keep_dead_letters(session: Any, rows: list[dict[str, Any]]) -> None:
