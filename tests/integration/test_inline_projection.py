@@ -18,12 +18,12 @@ from sqlalchemy import select
 from domain.params import Settings
 from infra import projections
 from infra.demo.demo_data import generate_lines
-from infra.ingest import file_records, ingest
+from infra.ingest import file_records
 from infra.store.store import Store
 from projections import runner
 from projections.tables import handover_feed, metadata, positions, worklist_cases
 from projections.worklist import Worklist
-from tests.scenario_helpers import SCENARIOS
+from tests.scenario_helpers import SCENARIOS, ingest
 
 RULES = Settings()
 YEAR = generate_lines(seed=7, members=12)
