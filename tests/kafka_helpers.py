@@ -7,7 +7,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,6 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from infra.kafka.broker import default_topics, ensure_topics
 from infra.settings import Settings
+from tests.scenario_helpers import TRIAL_DAY
 
 if TYPE_CHECKING:
     from infra.runtime.service import Service
@@ -32,10 +32,6 @@ TOPIC_FIELDS = (
     "topic_adviser",
     "topic_handovers",
 )
-
-
-TRIAL_DAY = date(2023, 12, 30)
-"""The Kafka tests' calendar: the programme's last day but one."""
 
 
 def unique_settings(bootstrap: str, suffix: str | None = None, **overrides: Any) -> Settings:

@@ -20,7 +20,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,17 @@ from infra.cli import main
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
-
 def ingest(
     store: Any, rules: RuleSettings, records: Iterable[InboundRecord], batch_size: int = 2000
 ) -> Report:
     """Records applied on `store` as `ledighed ingest` applies them (the application's
     `ingest`), with these rules."""
     return Application(store, rules=rules).ingest(records, batch_size)
+
+
+TRIAL_DAY = date(2023, 12, 30)
+"""A calendar inside the trial (the programme's last day but one) for a service or API under
+test: past the end, each batch and post would also end its cases (R16)."""
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

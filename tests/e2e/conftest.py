@@ -15,7 +15,7 @@ import pytest
 
 from infra.cli import main
 from infra.settings import Settings
-from tests.scenario_helpers import SCENARIOS
+from tests.scenario_helpers import SCENARIOS, TRIAL_DAY
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -93,7 +93,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         assert main(["ingest", str(SCENARIOS / name), "--db", url, "--quiet"]) == 0
     port = free_port()
     # a generous rate: the tests make a few hundred requests a minute with one token
-    settings = Settings(db_url=url, api_tokens=TOKENS, api_rate_burst=1000)
+    # and a calendar inside the trial: past its end, a posted message ends its case (R16)
+    settings = Settings(db_url=url, api_tokens=TOKENS, api_rate_burst=1000, today=TRIAL_DAY)
     api = ApiThread(settings, "127.0.0.1", port).start()
     try:
         yield Served(f"http://127.0.0.1:{port}", url)

@@ -358,11 +358,13 @@ def test_cli_explain_text_and_unknown_member(cli: Ledighed) -> None:
     cli.ingest("02_late_move_revises_handover.jsonl")
     code, out, _ = cli.raw("explain", "1104881234", "--as-of", "2021-06-30")
     assert code == 0
-    exit_line = next(line for line in out.splitlines() if line.startswith("exit: "))
-    assert '"reason": "moved_out"' in exit_line
-    assert "(R9+R13) — The member moved to Hvidovre (167)" in exit_line
-    assert exit_line.endswith("[events v9, v11, v12]")
-    cv = next(line for line in out.splitlines() if line.startswith("meeting:cv_and_job: "))
-    assert "(R4) — cv_and_job is due by 2021-03-15" in cv
+    # in sentences (infra/text_reads.py): a heading per fact, the reason, its rule and events
+    paragraphs = {p.split(":")[0]: p for p in out.split("\n\n")}
+    exit_paragraph = " ".join(paragraphs["exit"].split())
+    assert exit_paragraph.startswith("exit: moved out on 2021-05-10 The member moved to Hvidovre")
+    assert "(167), not a trial municipality, on 2021-05-10, which ends the trial" in exit_paragraph
+    assert exit_paragraph.endswith("Rule R9+R13; from events 9, 11, 12.")
+    cv = " ".join(paragraphs["meeting cv and job"].split())
+    assert "cv_and_job is due by 2021-03-15: S 2021-03-01 + 14 days (R4)" in cv
     code, _, err = cli.raw("explain", "0101901234")
     assert code == 1 and "no case for 0101901234" in err

@@ -27,7 +27,7 @@ from infra.store.bulk import bulk_insert
 from infra.store.store import Store
 from infra.store.tables import event_hashes, processed_messages
 from tests.kafka_helpers import hours, registration
-from tests.scenario_helpers import ingest
+from tests.scenario_helpers import TRIAL_DAY, ingest
 
 CPR = "0101851001"
 HELD = {
@@ -152,7 +152,9 @@ def test_the_http_api_retries_a_post_that_conflicts_with_another_store(
 ) -> None:
     api_store, other = Store(db_url), Store(db_url)
     try:
-        app = create_app(Settings(db_url=db_url, api_tokens="t-sys=system"), api_store)
+        # a calendar inside the trial: past its end, the post would also end the case (R16)
+        settings = Settings(db_url=db_url, api_tokens="t-sys=system", today=TRIAL_DAY)
+        app = create_app(settings, api_store)
         client = TestClient(app)
         headers = {"Authorization": "Bearer t-sys"}
         first = client.post("/messages", json=registration("c-1", CPR), headers=headers)
