@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint demo bench clean venv browser
+.PHONY: test lint demo bench bench-scale clean venv browser
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,11 @@ demo: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m tools.bench && $(BIN)/python -m tools.bench_kafka
+
+# Issue 9, point 5: reads at a national scale (100,000 members on PostgreSQL; takes many
+# minutes). ARGS passes options, e.g. make bench-scale ARGS='--members 20000'.
+bench-scale: $(VENV)/.installed
+	$(BIN)/python -m tools.bench_scale $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
