@@ -22,9 +22,9 @@ def test_bench_scale_prints_its_table_at_a_tiny_scale(tmp_path: Path, capsys) ->
     assert full > base > 0
     assert re.search(r"fill: [\d,]+ messages generated in .* ingested in .* messages/s", out)
     rows = {
-        "case read (`ledighed case`'s read) p99": r"ms \([\d.]+x [\d.,]+ ms\)",
-        "GET /cases/{cpr} in-process p99": r"ms \([\d.]+x [\d.,]+ ms\)",
-        "one adviser's worklist p99": r"ms \([\d.,]+ ms at baseline\)",
+        "case read (`ledighed case`'s read) p99": r"ms \(p50 .*x baseline .* \(p50 .* ms\)",
+        "GET /cases/{cpr} in-process p99": r"ms \(p50 .*x baseline .* \(p50 .* ms\)",
+        "one adviser's worklist p99": r"ms \(p50 .*x baseline .* \(p50 .* ms\)",
         "tick over every open case": r"s, [\d,]+ SQL statements, [\d,]+ exits",
         "projection rebuild (progress bar)": r"s, [\d,]+ events/s",
         "whole worklist p50 (context)": r"ms at baseline\)",
