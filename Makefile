@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint demo bench bench-scale-out clean venv browser
+.PHONY: test lint demo bench bench-scale bench-scale-out clean venv browser
 
 venv: $(VENV)/.installed
 
@@ -40,6 +40,11 @@ bench: $(VENV)/.installed
 # (PostgreSQL, a local broker); minutes.
 bench-scale-out: $(VENV)/.installed
 	$(BIN)/python -m tools.bench_scale_out
+
+# Issue 9, point 5: reads at a national scale (100,000 members on PostgreSQL; takes many
+# minutes). ARGS passes options, e.g. make bench-scale ARGS='--members 20000'.
+bench-scale: $(VENV)/.installed
+	$(BIN)/python -m tools.bench_scale $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -139,7 +139,6 @@ def worklist_of_members(
     known_at: datetime | None = None,
 ) -> list[tuple[UUID, dict[str, Any]]]:
     """The worklist's rows, each with its member's id (for the access log)."""
-    cprs = store.cprs()
     if known_at is None:
         catch_up(store, ["worklist"])
         with store.engine.connect() as conn:
@@ -152,6 +151,7 @@ def worklist_of_members(
             and (view := case_view(case.facts, day, settings))
             and (adviser is None or view.adviser == adviser)
         ]
+    cprs = _cprs_of(store, {member_id for _, member_id, _ in candidates}, whole=adviser is None)
     rows = []
     for case_id, member_id, view in candidates:
         for task in view.tasks():
@@ -166,6 +166,19 @@ def worklist_of_members(
             rows.append((UUID(member_id), dump(WorklistItem, row)))
     rows.sort(key=lambda r: (r[1]["due_by"], r[1]["case_id"], r[1]["task"]))
     return rows
+
+
+def _cprs_of(store: Store, member_ids: set[str], whole: bool) -> dict[UUID, str | None]:
+    """The CPRs of these members: from the whole registry in one read (`whole`, for the
+    whole worklist), else only theirs, in chunks (one adviser's worklist stays as small as
+    that adviser's cases, whatever the registry's size)."""
+    if whole:
+        return store.cprs()
+    wanted = sorted(member_ids)
+    found: dict[UUID, str | None] = {}
+    for start in range(0, len(wanted), 1000):
+        found.update(store.cprs(UUID(m) for m in wanted[start : start + 1000]))
+    return found
 
 
 def handover_message(event: Any, cpr: str | None) -> dict[str, Any]:

@@ -42,6 +42,16 @@ worklist_cases = Table(
     Column("facts", JSON, nullable=False),
 )
 
+# Every adviser a case of the worklist has had (a superset: rows are only ever added), so
+# that one adviser's worklist reads that adviser's cases by this primary key's index
+# instead of every open case (issue 9, point 5).
+worklist_advisers = Table(
+    "ledighed_worklist_advisers",
+    metadata,
+    Column("adviser", String(128), primary_key=True),
+    Column("case_id", String(36), primary_key=True),
+)
+
 # The handover feed: one row per HandedOver event, keyed by its notification id. No CPR:
 # it is looked up in the member registry when the feed is read or published.
 handover_feed = Table(

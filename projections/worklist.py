@@ -15,7 +15,7 @@ from domain.facts import facts_from_json, facts_to_json
 from domain.params import Settings
 from domain.view import CaseView, case_view
 from projections.runner import Page
-from projections.tables import upsert, worklist_cases
+from projections.tables import upsert, worklist_advisers, worklist_cases
 
 CASE_EVENTS: tuple[type[Any], ...] = tuple(
     cls for cls in vars(Case).values() if isinstance(cls, type) and issubclass(cls, Case.Event)
@@ -40,18 +40,17 @@ class Worklist:
 
     def clear(self, conn: Connection) -> None:
         conn.execute(delete(worklist_cases))
+        conn.execute(delete(worklist_advisers))
 
     def apply(self, conn: Connection, events: Page) -> None:
         touched = {event.originator_id: self._case_at(event) for _, event in events}
-        rows = [case_row(case) for case in touched.values()]
-        upsert(conn, worklist_cases, [row for row in rows if row is not None])
+        write_rows(conn, [case_row(case) for case in touched.values()])
 
     def apply_saved(self, conn: Connection, events: Page, aggregates: Mapping[UUID, Any]) -> None:
         """The rows of the cases these just-saved events belong to, from the cases in memory
         (each as the batch left it: what `apply` computes for the batch's last event)."""
         touched = dict.fromkeys(event.originator_id for _, event in events)
-        rows = [case_row(aggregates[case_id]) for case_id in touched]
-        upsert(conn, worklist_cases, [row for row in rows if row is not None])
+        write_rows(conn, [case_row(aggregates[case_id]) for case_id in touched])
 
     def _case_at(self, event: Any) -> Case:
         """The case as of `event` or later."""
@@ -68,6 +67,21 @@ class Worklist:
         if len(self._cases) > self.keep:
             self._cases.popitem(last=False)
         return case
+
+
+def write_rows(conn: Connection, rows: Sequence[dict[str, Any] | None]) -> None:
+    """The cases' rows, and each of their advisers in the advisers' index (added, never
+    removed: the read checks the facts again, so a superset is harmless)."""
+    cases = [row for row in rows if row is not None]
+    upsert(conn, worklist_cases, cases)
+    pairs = {
+        (a["adviser"], row["case_id"])
+        for row in cases
+        for a in row["facts"]["advisers"]
+        if a["adviser"]
+    }
+    advisers = [{"adviser": adviser, "case_id": case_id} for adviser, case_id in sorted(pairs)]
+    upsert(conn, worklist_advisers, advisers, update=False)
 
 
 def case_row(case: Case) -> dict[str, Any] | None:
@@ -97,15 +111,15 @@ def worklist_rows(
     applied to the view: a case is skipped early only if the adviser never had it.
     """
     table = worklist_cases
-    query = (
-        select(table.c.case_id, table.c.member_id, table.c.facts)
-        .where(
-            table.c.in_trial,
-            table.c.opened_on <= day,
-            or_(table.c.exit_on.is_(None), table.c.exit_on > day),
-        )
-        .order_by(table.c.case_id)
+    query = select(table.c.case_id, table.c.member_id, table.c.facts).where(
+        table.c.in_trial,
+        table.c.opened_on <= day,
+        or_(table.c.exit_on.is_(None), table.c.exit_on > day),
     )
+    if adviser is not None:  # only the cases this adviser ever had, by the advisers' index
+        had = worklist_advisers
+        query = query.join(had, had.c.case_id == table.c.case_id).where(had.c.adviser == adviser)
+    query = query.order_by(table.c.case_id)
     rows = []
     for case_id, member_id, data in conn.execute(query):
         facts = facts_from_json(data)

@@ -21,7 +21,7 @@ from infra.demo.demo_data import generate_lines
 from infra.ingest import file_records
 from infra.store.store import Store
 from projections import runner
-from projections.tables import handover_feed, metadata, positions, worklist_cases
+from projections.tables import handover_feed, metadata, positions, worklist_advisers, worklist_cases
 from projections.worklist import Worklist
 from tests.scenario_helpers import SCENARIOS, ingest
 
@@ -130,6 +130,7 @@ def canonical(store: Store) -> dict[str, Any]:
     named = json.loads(_UUID.sub(lambda m: names.get(m.group(0), "<unknown id>"), text))
     for table in (worklist_cases.name, handover_feed.name):  # by case, not by random id
         named["read models"][table].sort(key=lambda row: row["case_id"])
+    named["read models"][worklist_advisers.name].sort(key=lambda r: (r["adviser"], r["case_id"]))
     return dict(named)
 
 
