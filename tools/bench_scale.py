@@ -28,16 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from tqdm import tqdm
 
 from infra import bootstrap as compose
 from infra import projections
+from infra.application import Ledighed
 from infra.demo.demo_data import _Year
-from infra.ingest import Report, file_records, ingest
+from infra.ingest import Report, file_records
+from infra.progress import bar as progress_bar
 from infra.reads import case_dicts, worklist
-from infra.runtime.tick import tick
 from infra.settings import Settings as AppSettings
 from infra.store.store import Store
+from infra.tick import tick
 from tools.bench import DEFAULT_PG_URL, postgres_target, sqlite_target, stored_events
 
 BATCH_SIZE = 2000
@@ -162,7 +163,7 @@ def _measure_reads(
     for cpr in sample[:5]:  # warm up (connections, caches of code)
         case_dicts(store, cpr, day, rules)
         client.get(f"/cases/{cpr}", params=params, headers=headers)
-    for cpr in tqdm(sample, desc=f"case reads at {point.members:,}", file=sys.stderr, disable=None):
+    for cpr in _each(sample, f"case reads at {point.members:,}"):
         cases, ms = _timed(lambda cpr=cpr: case_dicts(store, cpr, day, rules))
         point.case_ms.append(ms)
         response, ms = _timed(
@@ -172,7 +173,7 @@ def _measure_reads(
         assert response.status_code in (200, 404), response.text
         assert (response.status_code == 200) == bool(cases), cpr
     rounds = max(1, reads // max(1, len(advisers)))
-    for _ in tqdm(range(rounds), desc="adviser worklists", file=sys.stderr, disable=None):
+    for _ in _each(range(rounds), "adviser worklists"):
         for adviser in advisers:
             rows, ms = _timed(lambda a=adviser: worklist(store, day, rules, a))
             point.worklist_ms.append(ms)
@@ -200,12 +201,11 @@ def fill(store: Store, cohorts: Iterator[Cohort], until: int, done: int, into: F
         desc = f"ingest members {done + 1:,}-{done + cohort.members:,}"
         with (
             cohort.path.open("rb") as lines,
-            tqdm(
-                total=cohort.messages, desc=desc, unit=" msgs", file=sys.stderr, disable=None
-            ) as bar,
+            progress_bar(total=cohort.messages, desc=desc, unit=" msgs") as bar,
         ):
             start = time.perf_counter()
-            report: Report = ingest(store, rules, file_records(lines, "scale"), BATCH_SIZE, bar)
+            records = file_records(lines, "scale")
+            report: Report = Ledighed(store, rules=rules).ingest(records, BATCH_SIZE, bar)
             into.seconds += time.perf_counter() - start
         into.messages += cohort.messages
         into.events += report.events
@@ -219,6 +219,14 @@ class Tick:
     seconds: float
     statements: int
     exits: int
+
+
+def _each(items: Sequence[Any], desc: str) -> Iterator[Any]:
+    """The items, with a progress bar (infra/progress.py: a line every few seconds in a log)."""
+    with progress_bar(total=len(items), desc=desc, unit="") as bar:
+        for item in items:
+            yield item
+            bar.update(1)
 
 
 def measure_tick(store: Store, day: date) -> Tick:
