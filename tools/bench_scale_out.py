@@ -31,8 +31,8 @@ def worker(settings_json: str, url: str) -> int:
     from infra.settings import Settings
 
     settings = Settings(**json.loads(settings_json))
-    store = compose.store(url)
-    sink = StoreSink(store, settings.model_copy(update={"db_url": url}))
+    ledighed = compose.application(settings.model_copy(update={"db_url": url}))
+    sink = StoreSink(ledighed, ledighed.settings)
     consumer = compose.kafka_consumer(settings, settings.kafka_bootstrap or "")
     inbound = InboundConsumer(
         cast(KafkaConsumer, consumer), sink, settings.inbound_topics, settings.batch_size
@@ -50,7 +50,7 @@ def worker(settings_json: str, url: str) -> int:
                 break
     finally:
         inbound.close()
-        store.close()
+        ledighed.close()
     totals = sink.totals
     handled = totals.accepted + totals.duplicates + len(totals.rejected)
     print(json.dumps({"first": first, "last": last, "handled": handled, "started": started}))
