@@ -18,7 +18,8 @@ from sqlalchemy import select
 from domain.params import Settings
 from infra import projections
 from infra.demo.demo_data import generate_lines
-from infra.ingest import file_records, ingest
+from infra.application import Ledighed
+from infra.ingest import Report, file_records
 from infra.store.store import Store
 from projections import runner
 from projections.tables import handover_feed, metadata, positions, worklist_cases
@@ -26,6 +27,11 @@ from projections.worklist import Worklist
 from tests.scenario_helpers import SCENARIOS
 
 RULES = Settings()
+
+
+def ingest(store: Store, rules: Settings, records: Any, batch_size: int | None = None) -> Report:
+    """The application's ingest on `store` (what `ledighed ingest` runs)."""
+    return Ledighed(store, rules=rules).ingest(records, batch_size)
 YEAR = generate_lines(seed=7, members=12)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _NOW_KEYS = {"timestamp", "recorded_at"}  # when it was stored: differs from run to run
