@@ -340,7 +340,7 @@ class _Encoders(dict[type, Any]):
             return _encode
         items = ", ".join(f"{name!r}: {_FIELD.format(name=name)}" for name in _names(cls))
         namespace = {"_encode": _encode, "_E": self, "date": date, "Decimal": Decimal}
-        exec(f"def encode(v):\n    return {{{items}}}\n", namespace)  # noqa: S102
+        exec(f"def encode(v):\n    return {{{items}}}\n", namespace)
         self[cls] = encoder = namespace["encode"]
         return encoder
 

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from domain.params import Settings
 from infra import projections
-from infra.demo.demo_data import generate_lines
 from infra.application import Ledighed
+from infra.demo.demo_data import generate_lines
 from infra.ingest import Report, file_records
 from infra.store.store import Store
 from projections import runner
