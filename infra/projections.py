@@ -11,6 +11,7 @@ from eventsourcing.persistence import Recording
 from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, func, select
 
+from infra import collector
 from infra.failures import describe, is_store_or_broker_failure
 from infra.progress import bar as progress_bar
 from infra.store.store import Store
@@ -56,7 +57,9 @@ def catch_up(
     if _at_head(store, [p.name for p in models]):
         return {p.name: 0 for p in models}
     return {
-        p.name: runner.catch_up(store.engine, store.read_page, p, PAGE_SIZE, progress)
+        p.name: runner.catch_up(
+            store.engine, store.read_page, p, PAGE_SIZE, progress, collector.paused
+        )
         for p in models
     }
 
@@ -122,7 +125,7 @@ def rebuild(
                 bar.update(max(0, position - bar.n))
 
             applied[projection.name] = runner.rebuild(
-                store.engine, store.read_page, projection, PAGE_SIZE, advance
+                store.engine, store.read_page, projection, PAGE_SIZE, advance, collector.paused
             )
             advance(head)  # the log's tail may hold none of this model's events
     return applied
