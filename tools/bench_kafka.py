@@ -1,4 +1,5 @@
-"""Records/s from the inbound topics into the store: the service's consumer beside a baseline."""
+"""Records/s from the inbound topics into the store: the service's consumer beside a baseline;
+then goal 6, a handover's latency at steady rates (tools/bench_latency.py)."""
 
 from __future__ import annotations
 
