@@ -34,7 +34,7 @@ demo: $(VENV)/.installed
 	$(BIN)/ledighed demo
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m tools.bench && $(BIN)/python -m tools.bench_kafka
+	$(BIN)/python -m tools.bench --kafka
 
 # Goal 3 of issue 9: one `run` instance against two in one group on the same backlog
 # (PostgreSQL, a local broker); minutes.

@@ -16,7 +16,7 @@ from domain.messages import InboundMessage, InvalidMessage, parse_message
 from domain.params import Settings
 from domain.service import CaseService
 from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
-from infra import projections
+from infra import collector, projections
 from infra.failures import describe, is_store_or_broker_failure
 from infra.ports import UnitOfWorkPort
 from infra.store.store import Store
@@ -82,6 +82,20 @@ def apply_batch(
     the records are then applied one at a time and the one that fails is kept as a dead
     letter with the error, the rest applied: one record never stalls a partition.
     """
+    with collector.paused():
+        _apply_batch_or_each(store, settings, records, report, offsets, group, limits, calendar_day)
+
+
+def _apply_batch_or_each(
+    store: Store,
+    settings: Settings,
+    records: Sequence[InboundRecord],
+    report: Report,
+    offsets: Mapping[tuple[str, int], int] | None,
+    group: str,
+    limits: Limits,
+    calendar_day: date | None,
+) -> None:
     attempt = Report()
     try:
         _apply_batch(store, settings, records, attempt, offsets, group, limits, calendar_day)

@@ -11,12 +11,14 @@ from eventsourcing.persistence import Recording
 from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, func, select
 
+from infra import collector
 from infra.failures import describe, is_store_or_broker_failure
 from infra.progress import bar as progress_bar
 from infra.store.store import Store
 from projections import runner
 from projections.handovers import HandoverFeed
 from projections.runner import Projection
+from projections.tables import positions
 from projections.worklist import Worklist
 
 log = logging.getLogger("ledighed.projections")
@@ -51,10 +53,29 @@ def catch_up(
     A long-running caller passes its own projection objects (`chosen`), so that the
     worklist keeps the cases it has already seen instead of loading them again.
     """
+    models = _chosen(store, names) if chosen is None else list(chosen)
+    if _at_head(store, [p.name for p in models]):
+        return {p.name: 0 for p in models}
     return {
-        p.name: runner.catch_up(store.engine, store.read_page, p, PAGE_SIZE, progress)
-        for p in (_chosen(store, names) if chosen is None else chosen)
+        p.name: runner.catch_up(
+            store.engine, store.read_page, p, PAGE_SIZE, progress, collector.paused
+        )
+        for p in models
     }
+
+
+def _at_head(store: Store, names: Sequence[str]) -> bool:
+    """Whether every model named has applied the log up to its last notification, as inline
+    projection leaves them after each batch: then a catch-up has nothing to read. One look
+    instead of each model's transaction and page read: the service catches up after every
+    batch, and on PostgreSQL those round trips were an eighth of its time at 500 records/s."""
+    query = select(positions.c.name, positions.c.position).where(positions.c.name.in_(names))
+    with store.engine.connect() as conn:
+        stored = {name: position for name, position in conn.execute(query)}
+    if set(stored) != set(names):
+        return False
+    head = store.log_head()
+    return all(position >= head for position in stored.values())
 
 
 def apply_saved(
@@ -104,7 +125,7 @@ def rebuild(
                 bar.update(max(0, position - bar.n))
 
             applied[projection.name] = runner.rebuild(
-                store.engine, store.read_page, projection, PAGE_SIZE, advance
+                store.engine, store.read_page, projection, PAGE_SIZE, advance, collector.paused
             )
             advance(head)  # the log's tail may hold none of this model's events
     return applied

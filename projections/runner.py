@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -50,13 +51,15 @@ def catch_up(
     projection: Projection,
     page_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    each_page: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> int:
     """Apply the events after the stored position, page by page; how many were applied.
 
     Each page's rows and the new position are written in one transaction, and the position
     moves only from the value the page was read after (compare and set), so two runners
     never apply the same page twice: the later one re-reads the position and goes on.
-    `progress` is called with the position after each page.
+    `progress` is called with the position after each page; `each_page` is entered around
+    each page's read and apply (the caller's: infra pauses the garbage collector there).
     """
     topics = [get_topic(cls) for cls in projection.event_classes]
     name = projection.name
@@ -65,12 +68,13 @@ def catch_up(
         after = position(conn, name)
     applied = 0
     while True:
-        page = read_page(after, page_size, topics)
+        with each_page():
+            page = read_page(after, page_size, topics)
         if not page:
             return applied
         last = page[-1][0]
         try:
-            with engine.begin() as conn:
+            with each_page(), engine.begin() as conn:
                 moved = conn.execute(
                     update(positions)
                     .where(positions.c.name == name, positions.c.position == after)
@@ -97,12 +101,13 @@ def rebuild(
     projection: Projection,
     page_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    each_page: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> int:
     """Drop the projection's rows and position in one transaction, then catch up from the start."""
     with engine.begin() as conn:
         upsert(conn, positions, [{"name": projection.name, "position": 0}])  # locks it first
         projection.clear(conn)
-    return catch_up(engine, read_page, projection, page_size, progress)
+    return catch_up(engine, read_page, projection, page_size, progress, each_page)
 
 
 def apply_saved(
@@ -132,9 +137,7 @@ def apply_saved(
     if after < first - 1:
         topics = [get_topic(cls) for cls in projection.event_classes]
         pending = conn.execute(
-            select(func.count()).where(
-                log.c.id > after, log.c.id < first, log.c.topic.in_(topics)
-            )
+            select(func.count()).where(log.c.id > after, log.c.id < first, log.c.topic.in_(topics))
         ).scalar_one()
         if pending:
             return False

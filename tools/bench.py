@@ -512,8 +512,9 @@ class Goals:
     projections: Projections
 
 
-def goals_table(stores: Sequence[Goals]) -> str:
-    """Every goal of issue 9 measured here, its figure beside its reference and aim."""
+def goals_table(stores: Sequence[Goals], kafka_rows: Sequence[tuple[str, ...]] = ()) -> str:
+    """Every goal of issue 9 measured here, its figure beside its reference and aim; with
+    `kafka_rows`, goals 2 and 6 as tools.bench_kafka measured them."""
     header = ("goal", "store", "figure", "reference", "ratio", "aim", "met")
     rows = []
     for goals in stores:
@@ -583,13 +584,18 @@ def goals_table(stores: Sequence[Goals]) -> str:
             "yes (test)",
         )
     )
+    rows += kafka_rows
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     out = [f"== issue 9's goals on this machine ({os.cpu_count()} cores) =="]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    kafka = (
+        "goals 2 (Kafka → PostgreSQL) and 6 (latency) by tools.bench_kafka, in this run"
+        if kafka_rows
+        else "goals 2 (Kafka → PostgreSQL) and 6 (latency): `make bench` (tools.bench --kafka)"
+    )
     out.append(
-        "goal 2 (Kafka → PostgreSQL) is measured by tools.bench_kafka, next; goal 3 (two "
-        "instances) by `make bench-scale-out`; 5 (national scale) and 6 (latency): not "
+        f"{kafka}; goal 3 (two instances) by `make bench-scale-out`; 5 (national scale): not "
         "measured (see README)"
     )
     return "\n".join(out)
@@ -599,9 +605,7 @@ def _met(ok: bool) -> str:
     return "yes" if ok else "no"
 
 
-def bench_store(
-    name: str, target: Target, lines: Sequence[str], sample: int, seed: int
-) -> Goals:
+def bench_store(name: str, target: Target, lines: Sequence[str], sample: int, seed: int) -> Goals:
     print(f"{name}: ingesting {len(lines):,} lines ...", file=sys.stderr)
     batched, batched_reads, before, read_models = measure_batched(target, lines, seed)
     single, single_reads = measure_single_save(target, lines[:sample], seed)
@@ -637,6 +641,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="a PostgreSQL server to use")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--kafka",
+        action="store_true",
+        help="then tools.bench_kafka (goals 2 and 6, a local broker), its figures in the table",
+    )
     args = parser.parse_args(argv)
 
     lines = generate_lines(seed=args.seed, members=args.members)
@@ -664,11 +673,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         stores.append(goals)
         verdicts.append(verdict("PostgreSQL", goals.runs))
+    kafka_rows: list[tuple[str, ...]] = []
+    if args.kafka:
+        from tools import bench_kafka
+
+        print("Kafka: goals 2 and 6 (tools.bench_kafka) ...", file=sys.stderr, flush=True)
+        kafka_args = ["--members", str(args.members), "--seed", str(args.seed)]
+        kafka = bench_kafka.measure(
+            bench_kafka.arguments().parse_args([*kafka_args, "--pg-url", args.pg_url])
+        )
+        print()
+        print(kafka.report, flush=True)
+        kafka_rows = kafka.goal_rows()
     print()
     for line in verdicts:
         print(line)
     print()
-    print(goals_table(stores))
+    print(goals_table(stores, kafka_rows))
     return 0
 
 

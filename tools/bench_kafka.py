@@ -1,4 +1,5 @@
-"""Records/s from the inbound topics into the store: the service's consumer beside a baseline."""
+"""Records/s from the inbound topics into the store: the service's consumer beside a baseline;
+then goal 6, a handover's latency at steady rates (tools/bench_latency.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from tools.bench import (
     postgres_target,
     sqlite_target,
 )
+from tools.bench_latency import Latency, measure_latency
 
 BATCH_SIZE = 2000
 AIM = 0.5
@@ -336,7 +338,7 @@ def cluster(bootstrap: str | None) -> Iterator[str]:
         yield broker.bootstrap
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=2021)
@@ -349,7 +351,71 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="SQLite files instead of PostgreSQL, for both paths (quick runs)",
     )
     parser.add_argument("--profile", type=Path, help="write a cProfile of the service path here")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--latency-rates",
+        default="500,2000",
+        help="goal 6: steady records/s to measure a handover's latency at, comma-separated "
+        "('' for none)",
+    )
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=20.0,
+        help="goal 6: how long each steady rate is produced for (the year is sized to it)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
+    run = measure(args)
+    print()
+    print(run.report)
+    return 0
+
+
+@dataclass
+class KafkaRun:
+    """What this module measured: goal 2's two paths and goal 6's rates, and its report."""
+
+    store: str
+    service: Run
+    baseline: Run
+    latencies: list[Latency]
+    report: str
+
+    def goal_rows(self) -> list[tuple[str, ...]]:
+        """Rows of issue 9's goals table (tools.bench)."""
+        ratio = self.service.records_per_s / self.baseline.records_per_s
+        rows = [
+            (
+                "2 Kafka -> store vs kafka-python + Core",
+                self.store,
+                f"{self.service.records_per_s:,.0f} records/s",
+                f"{self.baseline.records_per_s:,.0f} records/s",
+                f"{ratio:.2f}x",
+                f">= {AIM:g}x",
+                "yes" if ratio >= AIM else "no",
+            )
+        ]
+        for lat in self.latencies:
+            aim = lat.aim_ms
+            rows.append(
+                (
+                    f"6 handover on its topic at {lat.rate:,.0f} records/s, p99",
+                    self.store,
+                    f"{lat.p99_ms:,.0f} ms (p50 {lat.p50_ms:,.0f}; {lat.handovers:,} handovers)",
+                    f"kept up {lat.sent_per_s:,.0f} records/s",
+                    "-",
+                    f"<= {aim:,.0f} ms" if aim is not None else "-",
+                    ("yes" if lat.p99_ms <= aim else "no") if aim is not None else "",
+                )
+            )
+        return rows
+
+
+def measure(args: argparse.Namespace) -> KafkaRun:
+    """Goal 2 (the backlog through the service beside the baseline), then goal 6."""
 
     lines = generate_lines(seed=args.seed, members=args.members)
     with (
@@ -381,23 +447,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = measure_service(target, bootstrap, settings, total, args.profile)
         print(f"baseline on {bootstrap} ...", file=sys.stderr, flush=True)
         baseline = measure_baseline(target, bootstrap, settings, total)
-    print()
-    print(
+        latencies = []
+        for rate in [float(r) for r in args.latency_rates.split(",") if r.strip()]:
+            print(f"latency at {rate:,.0f} records/s ...", file=sys.stderr, flush=True)
+            latencies.append(
+                measure_latency(
+                    target,
+                    bootstrap,
+                    bench_settings(bootstrap, args.batch_size),
+                    rate,
+                    args.latency_seconds,
+                    args.seed,
+                )
+            )
+    report = [
         table(
             f"Kafka ({'given cluster' if args.kafka else 'local Tansu'}) → {where}",
             [service, baseline],
-        )
-    )
-    print(
+        ),
         f"service: {service.events / service.records:.2f} events a record; a message read "
         "before its member's registration (another topic read ahead of the members topic) "
-        "is kept, then applied: the order the partitions are read in changes this"
-    )
-    print()
-    print(verdict(service, baseline))
+        "is kept, then applied: the order the partitions are read in changes this",
+        "",
+        verdict(service, baseline),
+    ]
+    if latencies:
+        report += [
+            "",
+            f"== goal 6: a handover's latency, `ledighed run` on {where}, records produced "
+            f"steadily for about {args.latency_seconds:g} s ==",
+            *(lat.line() for lat in latencies),
+            "latency: from a record's hand-over to the producer (linger 5 ms) to its handover "
+            "read from the handover topic; the record is the HandedOver event's source",
+        ]
     if args.profile:
-        print(f"profile of the service path: {args.profile}")
-    return 0
+        report.append(f"profile of the service path: {args.profile}")
+    store = "SQLite" if args.sqlite else "PostgreSQL"
+    return KafkaRun(store, service, baseline, latencies, "\n".join(report))
 
 
 if __name__ == "__main__":

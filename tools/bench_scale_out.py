@@ -66,8 +66,14 @@ def measure(instances: int, settings: Any, url: str, total: int) -> dict[str, fl
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tools.bench_scale_out", "--worker",
-             group.model_dump_json(), url],
+            [
+                sys.executable,
+                "-m",
+                "tools.bench_scale_out",
+                "--worker",
+                group.model_dump_json(),
+                url,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,

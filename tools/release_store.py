@@ -105,7 +105,8 @@ def main() -> int:
             assert code == 0, "the ingest into PostgreSQL failed"
             dump = subprocess.run(
                 ["pg_dump", "--no-owner", "--no-privileges", url],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             ).stdout
             with gzip.open(args.dir / "store.postgres.sql.gz", "wb") as f:
                 f.write(dump)

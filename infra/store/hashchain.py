@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -56,23 +56,36 @@ def seal_hmac(key: bytes, originator_id: str, version: int, digest: str) -> str:
 
 
 def record_hashes(
-    session: Session, stored_events: Sequence[StoredEvent], secrets: Secrets
-) -> None:
-    """Chain the new events onto their aggregates' last stored hashes, in the same transaction."""
+    session: Session,
+    stored_events: Sequence[StoredEvent],
+    secrets: Secrets,
+    known: Mapping[str, tuple[int, str]] | None = None,
+) -> dict[str, tuple[int, str]]:
+    """Chain the new events onto their aggregates' last stored hashes, in the same transaction;
+    the new last (version, hash) of each aggregate. `known`: committed links already known
+    (an aggregate's version and hash), read instead of the table where the version fits."""
     latest: dict[str, str] = {}
-    wanted = {
-        (str(e.originator_id), e.originator_version - 1)
-        for e in stored_events
-        if e.originator_version > 1
-    }
-    for first in _chunks(sorted(wanted), 500):
+    first: dict[str, int] = {}
+    for e in stored_events:
+        first.setdefault(str(e.originator_id), e.originator_version)
+    wanted = []
+    for originator, version in first.items():
+        if version == 1:
+            continue
+        head = known.get(originator) if known is not None else None
+        if head is not None and head[0] == version - 1:
+            latest[originator] = head[1]
+        else:
+            wanted.append((originator, version - 1))
+    for chunk in _chunks(sorted(wanted), 500):
         rows = session.execute(
             select(event_hashes.c.originator_id, event_hashes.c.hash).where(
-                tuple_(event_hashes.c.originator_id, event_hashes.c.originator_version).in_(first)
+                tuple_(event_hashes.c.originator_id, event_hashes.c.originator_version).in_(chunk)
             )
         )
         latest.update({originator: digest for originator, digest in rows})
     rows_out = []
+    heads: dict[str, tuple[int, str]] = {}
     key_id, key = secrets.chain_key_id, secrets.chain_key
     for event in stored_events:
         originator = str(event.originator_id)
@@ -81,6 +94,7 @@ def record_hashes(
             key, previous, event.originator_id, event.originator_version, event.topic, event.state
         )
         latest[originator] = digest
+        heads[originator] = (event.originator_version, digest)
         rows_out.append(
             {
                 "originator_id": originator,
@@ -90,6 +104,7 @@ def record_hashes(
             }
         )
     bulk_insert(session.connection(), event_hashes, rows_out)
+    return heads
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from eventsourcing_sqlalchemy.recorders import (
     SQLAlchemyProcessRecorder,
 )
 from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from infra.store.bulk import bulk_insert
@@ -22,6 +23,10 @@ from infra.store.hashchain import record_hashes
 from infra.store.migrations import one_migrator
 from infra.store.secrets import Secrets, for_store
 from infra.store.tables import chain_seals, event_hashes
+
+CHAIN_HEADS_KEPT = 500_000
+"""Aggregates whose last link a recorder keeps (about 100 MB at most); past it, it starts over."""
+_PENDING_HEADS = "ledighed_chain_heads"  # in a session's info: its transaction's new links
 
 
 class BatchInsert:
@@ -45,6 +50,8 @@ class BatchInsert:
     _id_sequence: str | None = None
     # The chain's key (set by infra.store.Store; else the settings' key file for this store).
     secrets: Secrets | None = None
+    # Each aggregate's last committed link (version, hash), set by the first insert.
+    _chain_heads: dict[str, tuple[int, str]] | None = None
 
     def create_table(self) -> None:
         """The events table (the library's) and the hash chain this recorder also writes;
@@ -84,9 +91,37 @@ class BatchInsert:
         ]
         self._lock_table(session)  # type: ignore[attr-defined]  # ids in commit order (PostgreSQL)
         ids = self._insert_rows(session.connection(), table, rows)
-        record_hashes(session, stored_events, self.chain_secrets())
+        if self._chain_heads is None:
+            self._chain_heads = {}
+        heads = record_hashes(session, stored_events, self.chain_secrets(), self._chain_heads)
+        self._keep_heads_on_commit(session, heads)
         self._notify_channel(session)
         return ids
+
+    def _keep_heads_on_commit(self, session: Session, heads: dict[str, tuple[int, str]]) -> None:
+        """Each aggregate's last link, kept once its transaction has committed, so that the
+        next batch chains onto it without reading the table (measured: the read was half of
+        the hash chain's time on SQLite). A committed link never changes, whoever wrote it
+        (another instance's later link has a later version, and the next event of a stale
+        aggregate conflicts on its version anyway); a rollback forgets what it wrote."""
+        pending = session.info.get(_PENDING_HEADS)
+        if pending is None:
+            pending = session.info[_PENDING_HEADS] = {}
+
+            def committed(session: Session) -> None:
+                done = session.info.pop(_PENDING_HEADS, None) or {}
+                kept = self._chain_heads
+                assert kept is not None
+                if len(kept) + len(done) > CHAIN_HEADS_KEPT:
+                    kept.clear()
+                kept.update(done)
+
+            def rolled_back(session: Session) -> None:
+                session.info.pop(_PENDING_HEADS, None)
+
+            sa_event.listen(session, "after_commit", committed, once=True)
+            sa_event.listen(session, "after_rollback", rolled_back, once=True)
+        pending.update(heads)
 
     def chain_secrets(self) -> Secrets:
         if self.secrets is None:

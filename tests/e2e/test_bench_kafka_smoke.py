@@ -22,6 +22,8 @@ def _figures(out: str, path: str) -> list[float]:
 
 def test_bench_kafka_runs_on_a_tiny_year(kafka_broker, postgres_url, capsys):
     argv = ["--members", "20", "--kafka", kafka_broker.bootstrap, "--pg-url", postgres_url]
+    # goal 6 at one low rate for two seconds: a year of about 30 members through `ledighed run`
+    argv += ["--latency-rates", "200", "--latency-seconds", "2"]
     assert bench_kafka.main(argv) == 0
     out = capsys.readouterr().out
 
@@ -41,3 +43,11 @@ def test_bench_kafka_runs_on_a_tiny_year(kafka_broker, postgres_url, capsys):
     assert "group join before it is excluded" in out
     verdict = re.search(r"service / baseline: (\d+\.\d+)x records/s \(aim ≥ 0\.5x\)", out)
     assert verdict is not None and float(verdict.group(1)) > 0
+    latency = re.search(
+        rf"200 records/s asked \(({NUMBER}) kept up\), ({NUMBER}) records: ({NUMBER}) handovers "
+        rf"decided by a record, p50 ({NUMBER}) ms, p99 ({NUMBER}) ms",
+        out,
+    )
+    assert latency is not None, out
+    kept_up, records, handovers, p50, p99 = (float(g.replace(",", "")) for g in latency.groups())
+    assert kept_up > 0 and records > 0 and handovers > 0 and 0 < p50 <= p99, latency.groups()

@@ -186,3 +186,41 @@ def test_an_upgraded_store_keeps_its_old_links_and_catches_their_rewrite(
     assert code == 1
     assert [b["aggregate_id"] for b in report["breaks"]] == [forged]
     assert "seal" in report["breaks"][0]["problem"]
+
+
+def test_a_rolled_back_link_is_not_chained_onto(
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recorder keeps each aggregate's last committed link, to chain its next batch onto
+    without reading the table; a link whose transaction rolled back is not kept: here
+    another writer stores that version, and this one's next event chains onto the other's."""
+    from uuid import uuid4
+
+    from eventsourcing.persistence import StoredEvent
+
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    one, other = Store(db_url), Store(db_url)
+    try:
+        aggregate = uuid4()
+        topic = "domain.case:Case.MeetingHeld"
+
+        def stored(version: int, state: bytes) -> StoredEvent:
+            return StoredEvent(aggregate, version, topic, state)
+
+        one.app.recorder.insert_events([stored(1, b'{"n":1}')])
+        recorder: Any = one.app.recorder
+
+        def fail(session: Any) -> None:
+            raise RuntimeError("the transaction fails after its links were computed")
+
+        monkeypatch.setattr(recorder, "_notify_channel", fail)
+        with pytest.raises(RuntimeError):
+            recorder.insert_events([stored(2, b'{"n":"rolled back"}')])
+        monkeypatch.undo()
+        other.app.recorder.insert_events([stored(2, b'{"n":2}')])
+        one.app.recorder.insert_events([stored(3, b'{"n":3}')])
+    finally:
+        one.close()
+        other.close()
+    code, report = verify(db_url, capsys)
+    assert code == 0, report
