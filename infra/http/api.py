@@ -38,6 +38,7 @@ from infra.http.api_support import (
     CPR_PATTERN,
     ERRORS,
     LIMIT,
+    MAX_INT64,
     MESSAGE_BODY,
     SVG,
     AsOf,
@@ -213,8 +214,8 @@ def create_app(
     def handovers(
         as_of: AsOf = None,
         known_at: KnownAt = None,
-        after: Annotated[int, Query(ge=0, description=AFTER)] = 0,
-        limit: Annotated[int | None, Query(ge=1, description=LIMIT)] = None,
+        after: Annotated[int, Query(ge=0, le=MAX_INT64, description=AFTER)] = 0,
+        limit: Annotated[int | None, Query(ge=1, le=MAX_INT64, description=LIMIT)] = None,
         who: Principal = feed_reader,
     ) -> Any:
         """The handover feed as published, oldest first (`ledighed handovers --json`), a page
@@ -249,8 +250,10 @@ def create_app(
             None
         ),
         until: Annotated[str | None, Query(description="to this moment (a day: its end)")] = None,
-        after: Annotated[int, Query(ge=0, description="entries after this entry_id")] = 0,
-        limit: Annotated[int | None, Query(ge=1, description=LIMIT)] = None,
+        after: Annotated[
+            int, Query(ge=0, le=MAX_INT64, description="entries after this entry_id")
+        ] = 0,
+        limit: Annotated[int | None, Query(ge=1, le=MAX_INT64, description=LIMIT)] = None,
         who: Principal = auditor,
     ) -> Any:
         """Every recorded read of personal data, oldest first (`ledighed access-log --json`):

@@ -54,6 +54,9 @@ KnownAt = Annotated[
         "or YYYY-MM-DDTHH:MM[:SS][+HH:MM] (encode + as %2B); Europe/Copenhagen unless a zone"
     ),
 ]
+MAX_INT64 = 2**63 - 1
+"""The largest position or count a query may name: SQLite's and PostgreSQL's integers stop
+there, and a larger one would reach the database as an overflow (a 500), not a 422."""
 AFTER = "skip the feed's first `after` messages (those read already; X-Next-After: the next)"
 LIMIT = "at most this many (and never more than LEDIGHED_API_MAX_PAGE, the default)"
 ERRORS: dict[int | str, dict[str, Any]] = {
