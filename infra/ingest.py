@@ -207,22 +207,10 @@ def apply_messages(
     """Apply messages parsed already (each with its record, or the reason it is invalid), so
     that what a caller checked of a message is what is applied; as `apply_batch` otherwise."""
     try:
-        _apply_parsed(store, settings, parsed, report, None, "", calendar_day)
+        _apply_to(_unit_of_work(store), settings, parsed, report, None, "", calendar_day)
     except BaseException:
         store.forget()
         raise
-
-
-def _apply_parsed(
-    store: Store,
-    settings: Settings,
-    parsed: Sequence[tuple[InboundRecord, InboundMessage | InvalidMessage]],
-    report: Report,
-    offsets: Mapping[tuple[str, int], int] | None,
-    group: str,
-    calendar_day: date | None = None,
-) -> None:
-    _apply_to(_unit_of_work(store), settings, parsed, report, offsets, group, calendar_day)
 
 
 def _apply_to(
