@@ -8,6 +8,10 @@ line, the stable interface, is used, so the same script runs on every release:
 
 writes DIR/store.sqlite.gz, DIR/answers.sqlite.json.gz and, with --postgres, the same
 year ingested into PostgreSQL as DIR/store.postgres.sql.gz and DIR/answers.postgres.json.gz.
+A release that keeps keys outside the database (infra/store/secrets.py, since schema 0004)
+also leaves each store's key file, saved as DIR/store.sqlite.secrets.json and
+DIR/store.postgres.secrets.json (test keys of generated data): without it the store's
+erased-data keys and its hash chain cannot be read.
 """
 
 from __future__ import annotations
@@ -77,6 +81,13 @@ def write_json_gz(path: Path, data: Any) -> None:
         json.dump(data, f, indent=1, sort_keys=True)
 
 
+def save_key_file(made: Path, saved: Path) -> None:
+    """Keep the store's key file beside it, if this release made one (releases before
+    schema 0004 kept no keys outside the database)."""
+    if made.exists():
+        shutil.copyfile(made, saved)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path)
@@ -85,6 +96,10 @@ def main() -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp())
     sqlite_file = work / "ledighed.db"
+    # Each store's keys in a file of its own: the SQLite one beside the file (the default),
+    # the PostgreSQL one named here (its default is the user's config dir, shared).
+    os.environ.pop("LEDIGHED_SECRETS_FILE", None)
+    os.environ.pop("LEDIGHED_CHAIN_KEY", None)
     from infra.cli import main as cli
 
     demo = ["demo", "--no-kafka", "--members", str(MEMBERS), "--dir", str(work)]
@@ -95,11 +110,14 @@ def main() -> int:
     with sqlite_file.open("rb") as src, gzip.open(args.dir / "store.sqlite.gz", "wb") as dst:
         shutil.copyfileobj(src, dst)
     write_json_gz(args.dir / "answers.sqlite.json.gz", answers(f"sqlite:///{sqlite_file}", cprs))
+    save_key_file(Path(f"{sqlite_file}.secrets.json"), args.dir / "store.sqlite.secrets.json")
     if args.postgres:
         name = f"ledighed_release_{secrets.token_hex(4)}"
         libpq = args.postgres.replace("postgresql+psycopg://", "postgresql://")
         subprocess.run(["psql", libpq, "-qc", f'CREATE DATABASE "{name}"'], check=True)
         url = libpq.rsplit("/", 1)[0] + "/" + name
+        postgres_keys = work / "postgres.secrets.json"
+        os.environ["LEDIGHED_SECRETS_FILE"] = str(postgres_keys)
         try:
             code = run_cli(["ingest", str(messages), "--json", "--db", url])["exit"]
             assert code == 0, "the ingest into PostgreSQL failed"
@@ -111,6 +129,7 @@ def main() -> int:
             with gzip.open(args.dir / "store.postgres.sql.gz", "wb") as f:
                 f.write(dump)
             write_json_gz(args.dir / "answers.postgres.json.gz", answers(url, cprs))
+            save_key_file(postgres_keys, args.dir / "store.postgres.secrets.json")
         finally:
             subprocess.run(["psql", libpq, "-qc", f'DROP DATABASE "{name}" WITH (FORCE)'])
     shutil.rmtree(work)

@@ -27,10 +27,23 @@ def _sqlite_store(release: Path, tmp_path: Path) -> str:
     target = tmp_path / "store.db"
     with gzip.open(release / "store.sqlite.gz", "rb") as src, target.open("wb") as dst:
         shutil.copyfileobj(src, dst)
+    # The key file the release left beside its store (since schema 0004), back beside it,
+    # where infra/store/secrets.py looks for a SQLite store's keys.
+    keys = release / "store.sqlite.secrets.json"
+    if keys.exists():
+        shutil.copyfile(keys, Path(f"{target}.secrets.json"))
     return f"sqlite:///{target}"
 
 
-def _postgres_store(release: Path, url: str) -> str:
+def _postgres_store(
+    release: Path, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    # A PostgreSQL store's key file is LEDIGHED_SECRETS_FILE, else one in the user's config
+    # dir (shared by every test's database): the release's own, named for this test.
+    keys = release / "store.postgres.secrets.json"
+    if keys.exists():
+        shutil.copyfile(keys, tmp_path / "postgres.secrets.json")
+        monkeypatch.setenv("LEDIGHED_SECRETS_FILE", str(tmp_path / "postgres.secrets.json"))
     libpq = sqlalchemy_url(url).replace("postgresql+psycopg://", "postgresql://")
     dump = gzip.decompress((release / "store.postgres.sql.gz").read_bytes())
     subprocess.run(
@@ -104,9 +117,10 @@ def test_a_sqlite_store_of_every_release_opens_after_migrate_and_answers_as_then
 @pytest.mark.postgres
 @pytest.mark.parametrize("release", RELEASES, ids=[r.name for r in RELEASES])
 def test_a_postgres_store_of_every_release_opens_after_migrate_and_answers_as_then(
-    release: Path, fresh_postgres_url: str
+    release: Path, fresh_postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _upgrade_and_compare(release, "postgres", _postgres_store(release, fresh_postgres_url))
+    url = _postgres_store(release, fresh_postgres_url, tmp_path, monkeypatch)
+    _upgrade_and_compare(release, "postgres", url)
 
 
 def test_a_new_store_is_made_at_the_head_and_a_second_open_changes_nothing(db_url: str) -> None:
