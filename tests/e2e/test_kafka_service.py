@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 
+from infra.clock import DayClock
 from infra.runtime.service import Service
 from infra.settings import Settings
 from infra.store.store import Store
@@ -106,19 +107,6 @@ def test_a_poison_record_goes_to_the_dlq_unchanged_and_the_good_ones_around_it_a
         store.close()
 
 
-class _Calendar:
-    """The service's clock on a fixed day (infra/clock.py's Clock)."""
-
-    def __init__(self, day: date) -> None:
-        self.day = day
-
-    def today(self) -> date:
-        return self.day
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 def test_r16_a_case_consumed_after_the_days_tick_has_left_the_trial_at_once(
     kafka_settings: Settings, tmp_path: Any
 ) -> None:
@@ -127,7 +115,7 @@ def test_r16_a_case_consumed_after_the_days_tick_has_left_the_trial_at_once(
     # registration ends the case, effective 2023-12-31, as the tick of 2024-03-01 (R16),
     # without waiting for the next day's tick.
     settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/service.db"})
-    clock = _Calendar(date(2024, 3, 1))
+    clock = DayClock(date(2024, 3, 1))
     service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1, clock=clock)
     thread = threading.Thread(target=service.run, daemon=True)
     thread.start()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from consumers.records import InboundRecord
 from domain.messages import parse_message
 from infra import bootstrap
 from infra.application import Report
+from infra.clock import DayClock
 from infra.runtime.service import StoreSink
 from infra.settings import Settings
 from infra.store.store import Store
@@ -44,25 +44,12 @@ def store(db_url: str) -> Iterator[Store]:
         store.close()
 
 
-@dataclass
-class OnDay:
-    """A clock that stands still on one day."""
-
-    day: date
-
-    def today(self) -> date:
-        return self.day
-
-    def now(self) -> datetime:
-        return datetime.combine(self.day, time(12), UTC)
-
-
 class Batches:
     """The service's sink, as the consumer calls it: records with offsets on one partition."""
 
     def __init__(self, store: Store, db_url: str, today: date) -> None:
         settings = Settings(db_url=db_url)
-        clock = OnDay(today)
+        clock = DayClock(today)
         self.sink = StoreSink(bootstrap.application(settings, over=store, at=clock), settings)
         self.offset = 0
 
