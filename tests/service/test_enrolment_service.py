@@ -13,7 +13,6 @@ from tests.fakes import Desk, hours_paid, meeting_booked, msg, notice_signup, un
 D = date.fromisoformat
 # CPR numbers whose birth dates matter for R3 (the birth date must match the CPR).
 CPR_1996_03_01 = "0103961234"  # 7th digit 1: 1900s -> born 1996-03-01
-CPR_1996_02_29 = "2902961234"  # born 1996-02-29 (leap day)
 CPR_2000_02_29 = "2902004123"  # 7th digit 4, year 00: 2000s -> born 2000-02-29
 CPR_1998_06_15 = "1506981234"  # born 1998-06-15
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import Rejected
-from domain.facts import Payment
 from domain.messages import InvalidMessage
 from domain.params import Settings
 from tests.fakes import Desk, hours_paid, msg, notice_signup, unemployed
@@ -18,14 +17,6 @@ D = date.fromisoformat
 
 
 FULL = "160.33"
-
-
-def pay(*months_and_hours: tuple[str, str]) -> list[Payment]:
-    """Payments in the order given: ("2021-03", "160.33"), ..."""
-    return [
-        Payment(f"p{i}", D(month + "-01"), Decimal(hours))
-        for i, (month, hours) in enumerate(months_and_hours)
-    ]
 
 
 FROZEN_2021 = frozenset(D(f"2021-{m:02d}-01") for m in range(1, 7))  # 2021-01 .. 2021-06
