@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from domain.params import Settings
 from infra import projections
@@ -21,8 +20,9 @@ from infra.demo.demo_data import generate_lines
 from infra.ingest import file_records
 from infra.store.store import Store
 from projections import runner
-from projections.tables import handover_feed, metadata, positions, worklist_advisers, worklist_cases
+from projections.tables import handover_feed, positions, worklist_advisers, worklist_cases
 from projections.worklist import Worklist
+from tests.integration.test_projections import snapshot
 from tests.scenario_helpers import SCENARIOS, ingest
 
 RULES = Settings()
@@ -40,15 +40,7 @@ def store(db_url: str) -> Iterator[Store]:
 
 def read_models(store: Store) -> dict[str, list[dict[str, Any]]]:
     """Every row of the read models' own tables (positions apart), in primary key order."""
-    with store.engine.connect() as conn:
-        return {
-            table.name: [
-                dict(row._mapping)
-                for row in conn.execute(select(table).order_by(*table.primary_key.columns))
-            ]
-            for table in metadata.sorted_tables
-            if table is not positions
-        }
+    return {name: rows for name, rows in snapshot(store).items() if name != positions.name}
 
 
 def stored_positions(store: Store) -> dict[str, int]:
