@@ -75,12 +75,7 @@ def catch_up(
         last = page[-1][0]
         try:
             with each_page(), engine.begin() as conn:
-                moved = conn.execute(
-                    update(positions)
-                    .where(positions.c.name == name, positions.c.position == after)
-                    .values(position=last)
-                )
-                if moved.rowcount != 1:
+                if not _move(conn, name, after, last):
                     raise _Moved
                 projection.apply(conn, page)
         except _Moved:
@@ -93,6 +88,17 @@ def catch_up(
             progress(last)
         if len(page) < page_size:
             return applied
+
+
+def _move(conn: Connection, name: str, after: int, last: int) -> bool:
+    """The projection's position from `after` to `last`, by compare and set: False when
+    another writer moved it meanwhile."""
+    moved = conn.execute(
+        update(positions)
+        .where(positions.c.name == name, positions.c.position == after)
+        .values(position=last)
+    )
+    return moved.rowcount == 1
 
 
 def rebuild(
@@ -141,12 +147,7 @@ def apply_saved(
         ).scalar_one()
         if pending:
             return False
-    moved = conn.execute(
-        update(positions)
-        .where(positions.c.name == name, positions.c.position == after)
-        .values(position=last)
-    )
-    if moved.rowcount != 1:
+    if not _move(conn, name, after, last):
         return False
     classes = tuple(projection.event_classes)
     projection.apply_saved(conn, [(i, e) for i, e in saved if isinstance(e, classes)], aggregates)
