@@ -290,11 +290,12 @@ def test_an_advisers_read_is_recorded_in_the_members_history(
     assert [r["type"] for r in after[-2:]] == ["CaseRead", "CaseRead"]
 
 
-def test_reading_no_member_or_no_case_yet_is_404_and_records_nothing(
+def test_reading_no_member_or_no_case_yet_is_404_and_in_the_access_log_only(
     api: tuple[TestClient, Store, str],
 ) -> None:
     client, store, _ = api
     head = store.log_head()
+    before = client.get("/access-log", headers=bearer("auditor")).json()
     for path in ("", "/history", "/explain", "/timeline.svg"):
         response = client.get(f"/cases/{NO_CASE}{path}", headers=bearer("auditor"))
         assert response.status_code == 404, path
@@ -303,7 +304,29 @@ def test_reading_no_member_or_no_case_yet_is_404_and_records_nothing(
             f"/cases/{MOVED}{path}", params={"as_of": "2020-01-01"}, headers=bearer("auditor")
         )
         assert response.status_code == 404, path
-    assert store.log_head() == head
+    assert store.log_head() == head  # no event: a miss is not part of any case
+    # Issue 26: a 404 tells whether a CPR is a member, so each miss is logged (no CPR in it)
+    logged = client.get("/access-log", headers=bearer("auditor")).json()[len(before) + 1 :]
+    assert [(e["what"], e["rows"], e["parameters"].get("found")) for e in logged] == [
+        *((what, 0, "no member") for what in ("case", "history", "explain", "timeline")),
+        *((what, 0, "no case") for what in ("case", "explain", "timeline")),
+    ]
+    assert NO_CASE not in json.dumps(logged)
+    assert all(e["member_ids"] == [] for e in logged[:4])
+    assert all(len(e["member_ids"]) == 1 for e in logged[4:])  # the member, by its id
+
+
+def test_answers_with_personal_data_are_never_cached(
+    api: tuple[TestClient, Store, str],
+) -> None:
+    client, _, _ = api
+    for path in (f"/cases/{MOVED}", f"/cases/{NO_CASE}", "/worklist", "/access-log"):
+        response = client.get(path, params={"as_of": "2021-06-30"}, headers=bearer("auditor"))
+        assert response.headers["Cache-Control"] == "no-store", path
+    assert client.get("/handovers", headers=bearer("jobcenter")).headers["Cache-Control"] == (
+        "no-store"
+    )
+    assert "no-store" not in client.get("/openapi.json").headers.get("Cache-Control", "")
 
 
 def test_bad_parameters_are_422_with_the_field(api: tuple[TestClient, Store, str]) -> None:
