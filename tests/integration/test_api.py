@@ -497,6 +497,31 @@ def test_health_is_503_when_the_database_does_not_answer(
     assert response.json()["status"] == "error" and response.json()["db"] == "error"
 
 
+def test_a_busy_store_is_503_with_retry_after_never_500(
+    api: tuple[TestClient, Store, str],
+) -> None:
+    """Issue 26: 50 clients at once on SQLite gave 500s once every pooled connection was in
+    use for the pool's 30 s. Such a request is a 503 with Retry-After."""
+    import sqlalchemy.exc
+
+    client, store, _ = api
+    pool = store.engine.pool
+    pool._timeout = 0.2  # type: ignore[attr-defined]  # the pool's 30 s, short for the test
+    held = []
+    with pytest.raises(sqlalchemy.exc.TimeoutError):
+        for _ in range(100):  # every connection of the pool and its overflow
+            held.append(pool.connect())
+    try:
+        busy = client.get("/worklist", params={"as_of": "2021-04-20"}, headers=bearer("adviser"))
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        assert "busy" in busy.json()["error"]
+    finally:
+        for connection in held:
+            connection.close()
+    again = client.get("/worklist", params={"as_of": "2021-04-20"}, headers=bearer("adviser"))
+    assert again.status_code == 200
+
+
 def test_the_openapi_document_is_served_with_the_contracts_messages(
     api: tuple[TestClient, Store, str],
 ) -> None:
