@@ -50,7 +50,7 @@ def application(settings: Settings, over: Store | None = None, at: Clock | None 
 
 def store_schema(db_url: str) -> StoreSchema:
     """The store's schema, to check or migrate before the store itself can open."""
-    return StoreSchema(create_engine(sqlalchemy_url(db_url)))
+    return StoreSchema(create_engine(sqlalchemy_url(db_url), hide_parameters=True))
 
 
 def kafka_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaConsumer:

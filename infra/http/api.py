@@ -30,6 +30,7 @@ from infra.http.api_auth import (
 )
 from infra.http.api_body import check_content_type, read_limited, strict_text
 from infra.http.api_docs import install_offline_docs
+from infra.http.api_headers import NoStore
 from infra.http.api_limits import RateLimiter
 from infra.http.api_records import ReadRecorder
 from infra.http.api_support import (
@@ -94,6 +95,7 @@ def create_app(
     )
     install_error_handlers(app)
     install_offline_docs(app)
+    app.add_middleware(NoStore)
     reader = Depends(requires(tokens, "adviser", "auditor"))
     auditor = Depends(requires(tokens, "auditor"))
     feed_reader = Depends(requires(tokens, "jobcenter", "auditor"))
@@ -101,17 +103,24 @@ def create_app(
     operator = Depends(requires(tokens, "system", "auditor"))
     system = Depends(requires(tokens, "system"))
 
-    def member_of(cpr: str) -> tuple[str, UUID]:
+    def member_of(cpr: str, who: Principal, what: str) -> tuple[str, UUID]:
+        """The member behind a CPR; a CPR that names no member is a 404, and the miss is in
+        the access log too (with no CPR), so that probing for members leaves a trace."""
         try:
             cpr = normalize_cpr(cpr)
         except ValueError as error:
             raise Invalid(str(error), "cpr") from None
         member_id = ledighed.member_id(cpr)
         if member_id is None:
+            record_access(who, what, [], 0, found="no member")
             raise HTTPException(404, f"no member {cpr}")
         return cpr, member_id
 
-    def no_case(cpr: str, day: date | None) -> HTTPException:
+    def no_case(
+        cpr: str, member_id: UUID, day: date | None, who: Principal, what: str
+    ) -> HTTPException:
+        """A member with no case on the day: a 404, recorded against the member."""
+        record_access(who, what, [member_id], 0, as_of=day, found="no case")
         return HTTPException(404, f"no case for {cpr} as of {day or ledighed.today()}")
 
     @app.get(
@@ -128,10 +137,10 @@ def create_app(
         who: Principal = reader,
     ) -> Any:
         """The member's latest case as of a day (`ledighed case CPR --json`; 404: none yet)."""
-        cpr, member_id = member_of(cpr)
+        cpr, member_id = member_of(cpr, who, "case")
         cases = ledighed.cases(cpr, as_of or ledighed.today(), moment(known_at))
         if not cases:
-            raise no_case(cpr, as_of)
+            raise no_case(cpr, member_id, as_of, who, "case")
         record_read(who, member_id, "case", as_of=as_of, known_at=known_at, all=every)
         return JSONResponse(cases if every else cases[-1])
 
@@ -145,7 +154,7 @@ def create_app(
         cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = auditor
     ) -> Any:
         """The member's audit trail, reads included (`ledighed history CPR --json`)."""
-        cpr, member_id = member_of(cpr)
+        cpr, member_id = member_of(cpr, who, "history")
         rows = ledighed.history(cpr, as_of, moment(known_at))
         record_read(who, member_id, "history", as_of=as_of, known_at=known_at)
         return JSONResponse(rows)
@@ -155,10 +164,10 @@ def create_app(
         cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = auditor
     ) -> Any:
         """Why the case stands as it does on the day (`ledighed explain CPR --json`)."""
-        cpr, member_id = member_of(cpr)
+        cpr, member_id = member_of(cpr, who, "explain")
         explained = ledighed.explain(cpr, as_of or ledighed.today(), moment(known_at))
         if explained is None:
-            raise no_case(cpr, as_of)
+            raise no_case(cpr, member_id, as_of, who, "explain")
         record_read(who, member_id, "explain", as_of=as_of, known_at=known_at)
         return JSONResponse(explained)
 
@@ -172,10 +181,10 @@ def create_app(
         cpr: CprPath, as_of: AsOf = None, known_at: KnownAt = None, who: Principal = reader
     ) -> Response:
         """The case's timeline as an SVG picture."""
-        cpr, member_id = member_of(cpr)
+        cpr, member_id = member_of(cpr, who, "timeline")
         svg = ledighed.timeline_svg(cpr, as_of or ledighed.today(), moment(known_at))
         if svg is None:
-            raise no_case(cpr, as_of)
+            raise no_case(cpr, member_id, as_of, who, "timeline")
         record_read(who, member_id, "timeline", as_of=as_of, known_at=known_at)
         return Response(svg, media_type="image/svg+xml")
 
@@ -258,7 +267,7 @@ def create_app(
     ) -> Any:
         """Every recorded read of personal data, oldest first (`ledighed access-log --json`):
         who read, when, what with which parameters, and which members (ids, no CPRs)."""
-        member_id = member_of(cpr)[1] if cpr else None
+        member_id = member_of(cpr, who, "access-log")[1] if cpr else None
         rows = ledighed.access_log(
             member_id=member_id,
             reader=reader,

@@ -164,17 +164,17 @@ def visible_handovers(
     principal: Principal, feed: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """The feed as this principal may read it: a jobcenter's own municipalities' handovers,
-    and every message that replaces one of those (a revision that moves the case to another
-    jobcenter, a withdrawal), so that no jobcenter keeps a handover that is no longer live."""
+    and the one message that replaces one of those with another jobcenter's (the case moved
+    away), so that no jobcenter keeps a handover that is no longer live. The revisions
+    after that one are the new jobcenter's business, not the old one's (issue 26)."""
     if principal.role != "jobcenter" or principal.municipalities is None:
         return list(feed)
-    seen: set[str] = set()
+    own: set[str] = set()
     visible = []
     for message in feed:  # oldest first: a replacement comes after what it replaces
-        if (
-            message["jobcenter_municipality_code"] in principal.municipalities
-            or message["replaces"] in seen
-        ):
-            seen.add(message["message_id"])
+        if message["jobcenter_municipality_code"] in principal.municipalities:
+            own.add(message["message_id"])
+            visible.append(message)
+        elif message["replaces"] in own:
             visible.append(message)
     return visible

@@ -28,6 +28,8 @@ DB_DOWN = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
 )
+# How long a client waits before it asks again after a 503.
+RETRY_AFTER = {"Retry-After": "1"}
 
 
 class ErrorBody(BaseModel):
@@ -147,10 +149,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": error.reason, "error_field": error.field}, 422)
 
     async def _down(_: Request, error: Exception) -> JSONResponse:
-        return JSONResponse({"error": f"the store is not reachable: {type(error).__name__}"}, 503)
+        return JSONResponse(
+            {"error": f"the store is not reachable: {type(error).__name__}"},
+            503,
+            headers=RETRY_AFTER,
+        )
+
+    async def _busy(_: Request, error: Exception) -> JSONResponse:
+        # Every connection of the pool in use for its whole timeout: the client's load, not
+        # a fault of the service, so a 503 to come back to (issue 26: it was a 500).
+        return JSONResponse(
+            {"error": "the service is busy: every connection to the store is in use"},
+            503,
+            headers=RETRY_AFTER,
+        )
 
     for db_error in DB_DOWN:
         app.add_exception_handler(db_error, _down)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _busy)
 
 
 class Metrics:

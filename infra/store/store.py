@@ -85,6 +85,9 @@ class Store:
         engine = self.datastore.engine
         assert engine is not None
         self.engine: Engine = engine
+        # A failed statement's message (and so any log of it) never shows its parameters:
+        # they hold CPRs, names and sealed data (issue 26).
+        self.engine.hide_parameters = True
         self.events_table = self.app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
         self.secrets = self.app.secrets
         self.ring = self.app.ring

@@ -290,11 +290,12 @@ def test_an_advisers_read_is_recorded_in_the_members_history(
     assert [r["type"] for r in after[-2:]] == ["CaseRead", "CaseRead"]
 
 
-def test_reading_no_member_or_no_case_yet_is_404_and_records_nothing(
+def test_reading_no_member_or_no_case_yet_is_404_and_in_the_access_log_only(
     api: tuple[TestClient, Store, str],
 ) -> None:
     client, store, _ = api
     head = store.log_head()
+    before = client.get("/access-log", headers=bearer("auditor")).json()
     for path in ("", "/history", "/explain", "/timeline.svg"):
         response = client.get(f"/cases/{NO_CASE}{path}", headers=bearer("auditor"))
         assert response.status_code == 404, path
@@ -303,7 +304,29 @@ def test_reading_no_member_or_no_case_yet_is_404_and_records_nothing(
             f"/cases/{MOVED}{path}", params={"as_of": "2020-01-01"}, headers=bearer("auditor")
         )
         assert response.status_code == 404, path
-    assert store.log_head() == head
+    assert store.log_head() == head  # no event: a miss is not part of any case
+    # Issue 26: a 404 tells whether a CPR is a member, so each miss is logged (no CPR in it)
+    logged = client.get("/access-log", headers=bearer("auditor")).json()[len(before) + 1 :]
+    assert [(e["what"], e["rows"], e["parameters"].get("found")) for e in logged] == [
+        *((what, 0, "no member") for what in ("case", "history", "explain", "timeline")),
+        *((what, 0, "no case") for what in ("case", "explain", "timeline")),
+    ]
+    assert NO_CASE not in json.dumps(logged)
+    assert all(e["member_ids"] == [] for e in logged[:4])
+    assert all(len(e["member_ids"]) == 1 for e in logged[4:])  # the member, by its id
+
+
+def test_answers_with_personal_data_are_never_cached(
+    api: tuple[TestClient, Store, str],
+) -> None:
+    client, _, _ = api
+    for path in (f"/cases/{MOVED}", f"/cases/{NO_CASE}", "/worklist", "/access-log"):
+        response = client.get(path, params={"as_of": "2021-06-30"}, headers=bearer("auditor"))
+        assert response.headers["Cache-Control"] == "no-store", path
+    assert client.get("/handovers", headers=bearer("jobcenter")).headers["Cache-Control"] == (
+        "no-store"
+    )
+    assert "no-store" not in client.get("/openapi.json").headers.get("Cache-Control", "")
 
 
 def test_bad_parameters_are_422_with_the_field(api: tuple[TestClient, Store, str]) -> None:
@@ -472,6 +495,31 @@ def test_health_is_503_when_the_database_does_not_answer(
     response = client.get("/health")
     assert response.status_code == 503
     assert response.json()["status"] == "error" and response.json()["db"] == "error"
+
+
+def test_a_busy_store_is_503_with_retry_after_never_500(
+    api: tuple[TestClient, Store, str],
+) -> None:
+    """Issue 26: 50 clients at once on SQLite gave 500s once every pooled connection was in
+    use for the pool's 30 s. Such a request is a 503 with Retry-After."""
+    import sqlalchemy.exc
+
+    client, store, _ = api
+    pool = store.engine.pool
+    pool._timeout = 0.2  # type: ignore[attr-defined]  # the pool's 30 s, short for the test
+    held = []
+    with pytest.raises(sqlalchemy.exc.TimeoutError):
+        for _ in range(100):  # every connection of the pool and its overflow
+            held.append(pool.connect())
+    try:
+        busy = client.get("/worklist", params={"as_of": "2021-04-20"}, headers=bearer("adviser"))
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        assert "busy" in busy.json()["error"]
+    finally:
+        for connection in held:
+            connection.close()
+    again = client.get("/worklist", params={"as_of": "2021-04-20"}, headers=bearer("adviser"))
+    assert again.status_code == 200
 
 
 def test_the_openapi_document_is_served_with_the_contracts_messages(

@@ -149,7 +149,10 @@ def test_every_read_of_personal_data_is_in_the_access_log_by_member_id(
         "explain",
         "timeline",
         "handovers",
-    ]  # the 404 and the 403 read nothing and are not there
+        "case",
+    ]  # the 404 is there (a miss tells whether a CPR is a member); the 403 read nothing
+    miss, feed_read = logged[-1], logged[-2]
+    assert (miss["rows"], miss["member_ids"], miss["parameters"]) == (0, [], {"found": "no member"})
     worklist, everyone = logged[0], logged[1]
     assert (worklist["reader"], worklist["role"], worklist["source"]) == (
         "anna",
@@ -167,9 +170,9 @@ def test_every_read_of_personal_data_is_in_the_access_log_by_member_id(
         "as_of": "2021-06-30"
     }
     feed = answers[-1].json()
-    assert logged[-1]["reader"] == "aarhus" and logged[-1]["rows"] == len(feed) == 2
-    assert logged[-1]["parameters"] == {"after": 1, "limit": 2}
-    assert sorted(logged[-1]["member_ids"]) == sorted(
+    assert feed_read["reader"] == "aarhus" and feed_read["rows"] == len(feed) == 2
+    assert feed_read["parameters"] == {"after": 1, "limit": 2}
+    assert sorted(feed_read["member_ids"]) == sorted(
         str(m) for m in store.member_ids(m["cpr"] for m in feed).values()
     )
     # the auditor's endpoint gives the same entries, then records its own read
@@ -202,3 +205,34 @@ def test_the_access_log_text_output_names_its_columns(
     assert main(["access-log", "--db", url]) == 0
     out = capsys.readouterr().out
     assert "worklist" in out and "members" in out.splitlines()[0]
+
+
+def test_the_old_jobcenter_gets_the_one_message_that_moves_a_case_away_and_no_later_one() -> None:
+    """Issue 26: a case handed to 751 that moved to 167 kept sending 751 every revision
+    after. 751 sees its own and the revision that hands the case to 167; 167 sees that
+    one and its own; a move back to 751 is 751's again."""
+    from infra.http.api_auth import visible_handovers
+
+    def message(n: int, code: int, replaces: int | None) -> dict[str, Any]:
+        return {
+            "message_id": f"c:handover:{n}",
+            "replaces": None if replaces is None else f"c:handover:{replaces}",
+            "jobcenter_municipality_code": code,
+        }
+
+    feed = [
+        message(1, 751, None),
+        message(2, 751, 1),  # a revision, still 751's
+        message(3, 167, 2),  # the case moved to 167: 751's handover is no longer live
+        message(4, 167, 3),  # a later revision of 167's handover
+        message(5, 167, 4),
+        message(6, 751, 5),  # moved back
+    ]
+    principals = {p.token: p for p in parse_tokens(TOKENS)}
+
+    def seen(token: str) -> list[int]:
+        return [int(m["message_id"][-1]) for m in visible_handovers(principals[token], feed)]
+
+    assert seen("t-751") == [1, 2, 3, 6]
+    assert seen("t-167") == [3, 4, 5, 6]
+    assert seen("t-all") == [1, 2, 3, 4, 5, 6]

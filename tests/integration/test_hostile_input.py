@@ -353,3 +353,22 @@ def test_a_retried_batch_skips_the_records_saved_one_at_a_time_before_the_failur
         assert len(store.dead_letters()) == 1 and not sink.retrying
     finally:
         store.close()
+
+
+def test_a_failed_statement_never_shows_its_parameters(db_url: str) -> None:
+    """Issue 26: `serve` logged tracebacks with the SQL parameters (CPRs, sealed data). The
+    store's engine hides them, so no message of a database error (and no log of one) does."""
+    from sqlalchemy import text
+
+    from infra.bootstrap import store_schema
+
+    store = Store(db_url)
+    schema = store_schema(db_url)
+    try:
+        for engine in (store.engine, schema.engine):
+            with pytest.raises(sqlalchemy.exc.DBAPIError) as failed, engine.connect() as conn:
+                conn.execute(text("SELECT * FROM no_such_table WHERE cpr = :cpr"), {"cpr": CPR})
+            assert CPR not in str(failed.value) and "parameters hidden" in str(failed.value)
+    finally:
+        store.close()
+        schema.engine.dispose()
