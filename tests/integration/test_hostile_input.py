@@ -319,6 +319,7 @@ def test_run_without_a_broker_at_the_address_fails_within_ten_seconds(tmp_path: 
     # Each line a JSON object: the Kafka client's failed attempts, then the refusal in one
     # line (a new store's key file is made first, and said in one line).
     said = [json.loads(line) for line in done.stderr.strip().splitlines()]
+    assert any(line["logger"].startswith("kafka") for line in said)
     lines = [
         line["msg"]
         for line in said
