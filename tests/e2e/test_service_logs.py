@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.settings import Settings
@@ -68,6 +69,7 @@ def test_every_stderr_line_of_serve_is_one_json_object(tmp_path: Path) -> None:
     assert any("no API tokens" in line["msg"] for line in lines)
 
 
+@pytest.mark.kafka
 def test_every_stderr_line_of_run_is_one_json_object_and_metrics_parse(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
@@ -109,6 +111,7 @@ def test_every_stderr_line_of_run_is_one_json_object_and_metrics_parse(
     assert not any("local development broker" in line["msg"] for line in lines)
 
 
+@pytest.mark.kafka
 def test_run_with_local_broker_starts_the_development_broker_and_says_so(
     tmp_path: Path,
 ) -> None:
