@@ -1,6 +1,9 @@
-# The ledighed service: `docker build -t ledighed .`, then `docker run ledighed run --kafka HOST:PORT`
-# (or `docker compose up -d --build`, see docker-compose.yml). Any other `ledighed` command works
-# the same way: `docker run --rm -e LEDIGHED_DB_URL=... ledighed worklist --json`.
+# The ledighed service: `docker build -t ledighed .`, then
+# `docker run -e LEDIGHED_KAFKA_BOOTSTRAP=HOST:PORT -e LEDIGHED_DB_URL=postgresql+psycopg://... ledighed`
+# (or `docker compose up -d --build`, see docker-compose.yml). Without a Kafka address and a
+# store the default command refuses to start, in one line (README: Running the service).
+# Any other `ledighed` command works the same way:
+# `docker run --rm -e LEDIGHED_DB_URL=... ledighed worklist --json`.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -23,8 +26,8 @@ RUN pip install . \
     && ledighed --help > /dev/null \
     && rm -rf /tmp/src
 
-# Run as an unprivileged user; its home is the working directory (a SQLite file, if no
-# LEDIGHED_DB_URL is given, lands here).
+# Run as an unprivileged user; its home is the working directory (`run` never falls back to a
+# SQLite file here: it needs LEDIGHED_DB_URL).
 RUN useradd --create-home --home-dir /home/ledighed --uid 10001 --user-group ledighed \
     && mkdir /keys && chown ledighed:ledighed /keys && chmod 700 /keys
 USER ledighed

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import ColumnElement, Engine, and_, case, func, literal, or_, select, text
 
 from consumers.records import InboundRecord
 from domain.case import Case
@@ -73,6 +73,26 @@ CONFLICT_ATTEMPTS = 10
 writer busy with the same members may win a few times in a row, each wait a little longer."""
 
 T = TypeVar("T")
+
+
+def dead_letter_source(topics: Sequence[str], roles: Sequence[str]) -> ColumnElement[str]:
+    """A dead letter's source as a label of bounded values: the inbound topic of a Kafka
+    record (`other` for a topic no longer consumed), `http:ROLE` for a posted message (never
+    the poster's name), `tick` for the daily tick's, `file` for a file's line (never its
+    name)."""
+    letters = tables.dead_letters
+    topic = letters.c.source["topic"].as_string()
+    from_kafka = letters.c.dlq_topic.is_not(None)
+    whens: list[tuple[ColumnElement[bool], str | ColumnElement[str]]] = [
+        (and_(from_kafka, topic.in_(list(topics))), topic),
+        (from_kafka, "other"),
+    ]
+    whens += [
+        (or_(topic == f"http:{role}", topic.startswith(f"http:{role}:")), f"http:{role}")
+        for role in roles
+    ]
+    whens += [(topic.startswith("http:"), "http"), (topic == "tick", "tick")]
+    return case(*whens, else_=literal("file"))
 
 
 class Ledighed:
@@ -366,20 +386,25 @@ class Ledighed:
         with self.store.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def counts(self) -> dict[str, Any]:
-        """The store's numbers for /metrics: dead letters (open ones by topic), handovers the
-        broker acknowledged, the log's head."""
+    def counts(self, roles: Sequence[str] = ()) -> dict[str, Any]:
+        """The store's numbers for /metrics: dead letters (open ones by source), handovers the
+        broker acknowledged, the log's head. A few rows read whatever the number of dead
+        letters: the open ones are counted by the database, grouped by `dead_letter_source`."""
         letters = tables.dead_letters
+        source = dead_letter_source(self.settings.inbound_topics, roles)
         with self.store.engine.connect() as conn:
             dead = conn.execute(select(func.count()).select_from(letters)).scalar()
             sent = conn.execute(select(func.count()).select_from(handover_published)).scalar()
-            open_sources = list(
-                conn.execute(select(letters.c.source).where(letters.c.status == "open")).scalars()
-            )
+            open_by_source = conn.execute(
+                select(source, func.count())
+                .where(letters.c.status == "open")
+                .group_by(source)
+                .order_by(source)
+            ).all()
         return {
             "dead_letters": dead or 0,
             "handovers_published": sent or 0,
-            "open_sources": open_sources,
+            "open_by_source": {str(label): count for label, count in open_by_source},
             "log_head": self.log_head(),
         }
 

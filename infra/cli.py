@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -28,7 +29,8 @@ from infra.application import (
 from infra.cli_parser import SCHEMAS, build_parser
 from infra.failures import describe
 from infra.progress import bar as progress_bar
-from infra.settings import Settings
+from infra.runtime import logs
+from infra.settings import Settings, unknown_variables
 
 
 def _print(payload: Any, as_json: bool, text: str) -> None:
@@ -39,8 +41,24 @@ def _print(payload: Any, as_json: bool, text: str) -> None:
         print(text)
 
 
+SERVICES = frozenset({"run", "serve"})
+"""Commands that run until stopped: everything they say on stderr is a JSON log line."""
+
+
+def _say(args: argparse.Namespace, line: str, level: int = logging.ERROR) -> None:
+    """One line on stderr: a JSON log line from a service, plain text from any other command."""
+    if args.command in SERVICES:
+        logging.getLogger("ledighed.cli").log(level, line)
+    else:
+        print(line, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in SERVICES:
+        logs.configure()
+    for unknown in unknown_variables(os.environ):
+        _say(args, f"ledighed {args.command}: {unknown}", logging.WARNING)
     try:
         return _dispatch(args)
     except BrokenPipeError:  # e.g. `ledighed handovers --json | head`
@@ -59,17 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # one line, not a traceback. LEDIGHED_DEBUG=1 shows the traceback.
         if os.environ.get("LEDIGHED_DEBUG") == "1":
             raise
-        print(f"ledighed {args.command}: {_reason(error)}", file=sys.stderr)
+        _say(args, f"ledighed {args.command}: {_reason(error)}")
         return 1
     except Exception as error:
         # Anything else is a fault of this program; its traceback could show SQL with bound
         # parameters (CPR numbers), so only with LEDIGHED_DEBUG=1.
         if os.environ.get("LEDIGHED_DEBUG") == "1":
             raise
-        print(
+        _say(
+            args,
             f"ledighed {args.command}: internal error ({describe(error)}); "
             "LEDIGHED_DEBUG=1 shows the traceback",
-            file=sys.stderr,
         )
         return 1
 
@@ -107,7 +125,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         if args.kafka:
             settings = settings.model_copy(update={"kafka_bootstrap": args.kafka})
-        return run_service(settings, http=(args.host, args.http) if args.http else None)
+        return run_service(
+            settings,
+            http=(args.host, args.http) if args.http else None,
+            local_broker=args.local_broker,
+        )
     if args.command == "serve":
         from infra.http.serve import serve
 

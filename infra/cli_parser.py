@@ -148,7 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "run", parents=[common], help="the service: consumers, projections, publisher, tick"
     )
-    p.add_argument("--kafka", help="HOST:PORT of the cluster (default $LEDIGHED_KAFKA_BOOTSTRAP)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--kafka", help="HOST:PORT of the cluster (default $LEDIGHED_KAFKA_BOOTSTRAP)"
+    )
+    where.add_argument(
+        "--local-broker",
+        action="store_true",
+        help="start a development broker on this machine (its topics in memory) and use it",
+    )
     p.add_argument("--http", type=int, metavar="PORT", help="also serve the HTTP API on PORT")
     p.add_argument("--host", default="127.0.0.1", help="the HTTP API's address (127.0.0.1)")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from datetime import date
 
 from pydantic import Field, field_validator
@@ -11,6 +13,24 @@ from domain.params import Settings as RuleSettings
 from domain.untrusted import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_NESTING, Limits
 
 DEFAULT_DB_URL = "sqlite:///ledighed.db"
+
+OTHER_VARIABLES = frozenset(
+    {
+        "LEDIGHED_DEBUG",  # the command line: tracebacks (infra/cli.py)
+        # Read by the tests and tools/, never by the service.
+        "LEDIGHED_UPDATE_GOLDEN",
+        "LEDIGHED_SKIP_BROWSER",
+        "LEDIGHED_SKIP_POSTGRES",
+        "LEDIGHED_SKIP_KAFKA",
+        "LEDIGHED_TEST_PG_URL",
+        "LEDIGHED_UI_SCREENSHOTS",
+        "LEDIGHED_API_FIGURES",
+        "LEDIGHED_ERASURE_FIGURES",
+        "LEDIGHED_BENCH_SKIP_IDS",
+        "LEDIGHED_BENCH_PG",
+    }
+)
+"""LEDIGHED_* variables that are not settings but are read on purpose elsewhere."""
 
 
 class Settings(BaseSettings):
@@ -107,3 +127,18 @@ class Settings(BaseSettings):
             frozen_months=frozenset(date.fromisoformat(m + "-01") for m in months),
             park_days=self.park_days,
         )
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One sentence for each LEDIGHED_* variable that no setting reads (pydantic-settings
+    ignores them: a typo would silently leave the default), with the closest known name."""
+    known = {f"LEDIGHED_{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    said = []
+    for name in sorted(environ):
+        if not name.upper().startswith("LEDIGHED_") or name.upper() in known:
+            continue
+        # Compared without the prefix, which every name shares.
+        close = difflib.get_close_matches(name.upper()[9:], sorted(k[9:] for k in known), n=1)
+        hint = f" (did you mean LEDIGHED_{close[0]}?)" if close else ""
+        said.append(f"{name} is not a ledighed setting and is ignored{hint}")
+    return said

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -22,6 +22,7 @@ from infra import bootstrap as compose
 from infra.application import Ledighed
 from infra.http import posting
 from infra.http.api_auth import (
+    ROLES,
     Principal,
     Tokens,
     load_tokens,
@@ -46,9 +47,9 @@ from infra.http.api_support import (
     CprPath,
     Invalid,
     KnownAt,
-    Metrics,
     Posted,
     install_error_handlers,
+    metrics_registry,
     moment,
     openapi,
 )
@@ -391,8 +392,7 @@ def create_app(
             body["service"] = service_status()
         return body
 
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(Metrics(ledighed, service_status))
+    registry = metrics_registry(ledighed, service_status, ROLES)
 
     @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
     def metrics() -> Response:

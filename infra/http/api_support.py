@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -13,7 +12,13 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from pydantic import BaseModel, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -170,34 +175,72 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class Metrics:
-    """The store's numbers, read at each scrape, and the running service's consumer lag."""
+    """The store's numbers, read at each scrape (a few rows, however many dead letters), and
+    the running service's: counters end in `_total`, gauges hold what is now, a number not
+    known (no service in this process, a lag the broker did not give) is left out."""
 
-    def __init__(self, ledighed: Ledighed, status: Callable[[], dict[str, Any]] | None) -> None:
-        self.ledighed, self.status = ledighed, status
+    def __init__(
+        self,
+        ledighed: Ledighed,
+        status: Callable[[], dict[str, Any]] | None,
+        roles: Sequence[str] = (),
+    ) -> None:
+        self.ledighed, self.status, self.roles = ledighed, status, roles
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        counts = self.ledighed.counts()
-        by_topic = Counter(str(source.get("topic")) for source in counts["open_sources"])
+    def collect(self) -> Iterator[Metric]:
+        counts = self.ledighed.counts(self.roles)
         open_letters = GaugeMetricFamily(
             "ledighed_dead_letters_open",
-            "dead letters not yet resolved, by the topic (or file) they came from",
-            labels=["topic"],
+            "dead letters not yet resolved, by source: the inbound topic, http:ROLE, file, tick",
+            labels=["source"],
         )
-        for topic, count in sorted(by_topic.items()):
-            open_letters.add_metric([topic], count)
+        for source, count in counts["open_by_source"].items():
+            open_letters.add_metric([source], count)
         yield open_letters
-        lag = (self.status() if self.status else {}).get("consumer_lag", -1)
-        for name, value, what in (
-            ("ledighed_events_stored", counts["log_head"], "events in the log (its head)"),
-            ("ledighed_dead_letters", counts["dead_letters"], "rejected messages kept"),
-            (
-                "ledighed_handovers_published",
-                counts["handovers_published"],
-                "handover messages the broker acked",
-            ),
-            ("ledighed_consumer_lag", lag, "records behind the inbound topics' end (-1: unknown)"),
-        ):
-            yield GaugeMetricFamily(name, what, value=value)
+        yield GaugeMetricFamily(
+            "ledighed_dead_letters", "rejected messages kept", value=counts["dead_letters"]
+        )
+        yield CounterMetricFamily(
+            "ledighed_events_stored", "events in the log (its head)", value=counts["log_head"]
+        )
+        yield CounterMetricFamily(
+            "ledighed_handovers_published",
+            "handover messages the broker acknowledged",
+            value=counts["handovers_published"],
+        )
+        status = self.status() if self.status else {}
+        if status.get("consumer_lag") is not None:
+            yield GaugeMetricFamily(
+                "ledighed_consumer_lag",
+                "records behind the end of the inbound partitions this instance holds",
+                value=status["consumer_lag"],
+            )
+        if "applied" in status:
+            messages = CounterMetricFamily(
+                "ledighed_service_messages",
+                "inbound messages this process applied since it started, by outcome",
+                labels=["outcome"],
+            )
+            for outcome, key in (
+                ("accepted", "accepted"),
+                ("duplicate", "duplicates"),
+                ("rejected", "rejected"),
+            ):
+                messages.add_metric([outcome], status.get(key, 0))
+            yield messages
+
+
+def metrics_registry(
+    ledighed: Ledighed, status: Callable[[], dict[str, Any]] | None, roles: Sequence[str]
+) -> CollectorRegistry:
+    """/metrics' registry: the service's numbers and prometheus_client's default process,
+    platform (Python) and garbage-collector collectors."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Metrics(ledighed, status, roles))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
 
 
 def openapi(app: FastAPI) -> dict[str, Any]:

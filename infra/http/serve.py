@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ def _config(app: Any, settings: Settings, host: str, port: int, **options: Any) 
     """uvicorn's h11 server with the API's time limits: a request must arrive whole within
     LEDIGHED_API_REQUEST_TIMEOUT_S, an idle connection closes after LEDIGHED_API_KEEP_ALIVE_S."""
     # No access log: its request lines would carry CPR numbers (reads are in the audit trail).
+    # No log_config: uvicorn's loggers propagate to the root's JSON lines (infra/runtime/logs.py).
     return uvicorn.Config(
         app,
         host=host,
@@ -30,25 +30,25 @@ def _config(app: Any, settings: Settings, host: str, port: int, **options: Any) 
         access_log=False,
         http=ReadTimeoutH11Protocol.with_timeout(settings.api_request_timeout_s),
         timeout_keep_alive=settings.api_keep_alive_s,
+        log_config=None,
         **options,
     )
 
 
 def _warn_without_tokens(settings: Settings) -> None:
     if not load_tokens(settings.api_tokens, settings.api_tokens_file):
-        print(
+        log.warning(
             "no API tokens (LEDIGHED_API_TOKENS or LEDIGHED_API_TOKENS_FILE): every request "
-            "but /health, /metrics and the OpenAPI document will be refused",
-            file=sys.stderr,
+            "but /health, /metrics and the OpenAPI document will be refused"
         )
 
 
 def serve(settings: Settings, host: str, port: int) -> int:
     """`ledighed serve`: the API in the foreground until SIGTERM/SIGINT."""
     _warn_without_tokens(settings)
-    print(
+    log.info(
         f"HTTP API on http://{host}:{port} (OpenAPI: /docs, /openapi.json; pages: /ui/)",
-        file=sys.stderr,
+        extra={"url": f"http://{host}:{port}"},
     )
     uvicorn.Server(_config(create_app(settings), settings, host, port)).run()
     return 0
@@ -65,8 +65,7 @@ class ApiThread:
         service_status: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         app = create_app(settings, service_status=service_status)
-        # The service's logging stays as it is (JSON lines): uvicorn configures none.
-        self.server = uvicorn.Server(_config(app, settings, host, port, log_config=None))
+        self.server = uvicorn.Server(_config(app, settings, host, port))
         self.thread = threading.Thread(target=self.server.run, name="ledighed-api", daemon=True)
         self.where = f"http://{host}:{port}"
 

@@ -163,8 +163,10 @@ class Service:
             log.info("tick", extra={"on": today.isoformat(), **result.as_dict()})
 
     def report(self, rate: float) -> None:
+        lag = self.consumer.lag()
         self.status = {
-            "consumer_lag": self.consumer.lag(),
+            # None (left out of /metrics) when the broker did not say; never a number.
+            "consumer_lag": lag if lag >= 0 else None,
             "records_per_s": round(rate, 1),
             "applied": self.consumer.applied,
             "accepted": self.sink.totals.accepted,

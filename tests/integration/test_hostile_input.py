@@ -316,8 +316,15 @@ def test_run_without_a_broker_at_the_address_fails_within_ten_seconds(tmp_path: 
     )
     assert time.monotonic() - started < 12
     assert done.returncode == 1
-    # A new store's key file is made first, and said in one line.
-    lines = [line for line in done.stderr.strip().splitlines() if "created the key" not in line]
+    # Each line a JSON object: the Kafka client's failed attempts, then the refusal in one
+    # line (a new store's key file is made first, and said in one line).
+    said = [json.loads(line) for line in done.stderr.strip().splitlines()]
+    assert any(line["logger"].startswith("kafka") for line in said)
+    lines = [
+        line["msg"]
+        for line in said
+        if line["logger"].startswith("ledighed") and "created the key" not in line["msg"]
+    ]
     assert lines == [
         f"ledighed run: no Kafka broker answers at 127.0.0.1:{port} "
         "(waited 8 s; --kafka or LEDIGHED_KAFKA_BOOTSTRAP)"
