@@ -39,7 +39,11 @@ def application(settings: Settings, over: Store | None = None, at: Clock | None 
     opened already), with its read models (they live as long as the application, so that
     a running service's worklist keeps the cases it has seen) and the clock `at` (by
     default the machine's)."""
-    opened = store(settings.db_url) if over is None else over
+    if over is None:
+        opened = store(settings.db_url)
+        opened.cache_size = settings.cache_aggregates
+    else:
+        opened = over  # a store a test or a tool opened, with the cache it set
     return Ledighed(
         opened,
         settings,

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     today: date | None = None
     # A parked message (README: across topics) is given up on after this many days.
     park_days: int = 30
+    # Aggregates (members and cases) kept in memory between batches, so that a long ingest
+    # loads each once; the least recently used go beyond it. About 3 KB each: the default
+    # bounds a process's cache near 150 MB however many members pass through it.
+    cache_aggregates: int = Field(50_000, ge=0)
     # One inbound message's limits (a file's line, a Kafka record, an HTTP body): a message
     # beyond them is rejected with the reason, never decoded.
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES

@@ -103,7 +103,7 @@ class Store:
         # case once. A stale entry (another writer saved the case meanwhile) makes the save
         # fail on the event store's unique version; the batch is then retried without it.
         self._cache: OrderedDict[UUID, Aggregate] = OrderedDict()
-        self.cache_size = 200_000
+        self.cache_size = 50_000  # Settings.cache_aggregates (infra/bootstrap.py)
         # A batch's events go to the read models that are caught up in the batch's own
         # transaction, from memory (infra/ingest.py); off, only a catch-up applies them.
         self.project_inline = True
