@@ -33,6 +33,7 @@ from domain.message_fields import (
     Cpr,
     HolidayChannel,
     Hours,
+    Identifier,
     Insurance,
     IsoDate,
     JobcenterTopic,
@@ -144,7 +145,7 @@ class HoursPaid(BaseMessage):
     """R8: hours of dagpenge paid for one month; `month` is that month's first day."""
 
     type: Literal["hours_paid"]
-    payment_id: Name
+    payment_id: Identifier
     month: Month
     hours: Hours
 
@@ -256,7 +257,7 @@ class HolidayRequested(BaseMessage):
     """R14: the member asked for holiday from `first_day` to `last_day`, both included."""
 
     type: Literal["holiday_requested"]
-    request_id: Name
+    request_id: Identifier
     requested_on: IsoDate
     first_day: IsoDate
     last_day: IsoDate
@@ -279,7 +280,7 @@ class HolidayDecided(BaseMessage):
     """R14: an adviser settled a pending holiday request."""
 
     type: Literal["holiday_decided"]
-    request_id: Name
+    request_id: Identifier
     decided_on: IsoDate
     approved: StrictBool
 
