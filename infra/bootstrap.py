@@ -40,6 +40,7 @@ def application(settings: Settings, over: Store | None = None, at: Clock | None 
     a running service's worklist keeps the cases it has seen) and the clock `at` (by
     default the machine's)."""
     opened = store(settings.db_url) if over is None else over
+    opened.dead_letter_bytes = settings.max_message_bytes
     return Ledighed(
         opened,
         settings,
