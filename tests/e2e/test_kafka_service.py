@@ -170,6 +170,41 @@ def test_a_2_mib_record_never_freezes_the_service_and_its_dlq_copy_goes_cut(
         store.close()
 
 
+def test_a_failing_dead_letter_publish_stops_neither_the_tick_nor_the_rest(
+    kafka_settings: Settings, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26, point 2: the follow-up steps fail on their own. The DLQ publish fails every
+    time; the records behind the poison apply, the daily tick runs (R16) and the handover
+    they make reaches the feed."""
+    from infra.kafka.publisher import Publisher
+
+    attempts: list[int] = []
+
+    def refused(self: Publisher, limit: int) -> int:
+        attempts.append(limit)
+        raise RuntimeError("the DLQ refuses everything")
+
+    monkeypatch.setattr(Publisher, "publish_dead_letters", refused)
+    settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/f.db"})
+    produce(settings, settings.topic_members, [_registration("f-1"), b'{"message_id": "f-x'])
+    produce(settings, settings.topic_payments, [
+        _hours("f-2", "2021-03", 160.33), _hours("f-3", "2021-04", 160.33),
+        _hours("f-4", "2021-05", 89.34),
+    ])
+    service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1)
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    try:
+        (record,) = read_topic(settings, settings.topic_handovers, 1, timeout_s=60)
+        assert json.loads(record.value)["reason"] == "hours_threshold"
+        wait_for(lambda: service.sink.totals.accepted == 4, what="the good records")
+        assert service.last_tick == service.clock.today()  # the tick ran
+        assert attempts and service.publisher.dead_letters_published == 0
+    finally:
+        service.stop()
+        thread.join(timeout=30)
+
+
 def test_r16_a_case_consumed_after_the_days_tick_has_left_the_trial_at_once(
     kafka_settings: Settings, tmp_path: Any
 ) -> None:
