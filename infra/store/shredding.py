@@ -335,20 +335,25 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _AFTER_KEY = re.compile(r'\s*:\s*(?:("(?:[^"\\]|\\.)*")|(-?[0-9]+))', re.DOTALL)
 
 
-def letter_cpr(message: bytes | str) -> str | None:
+def letter_cpr(message: bytes | str, record_key: bytes | None = None) -> str | None:
     """The CPR whose key seals a rejected message: the CPR the decoder reads in it, so that
     erasing the member erases the letter. That is the `cpr` field of the JSON object as
     json.loads reads it (escapes decoded; where the key repeats, the last), or for text that
     is not JSON (cut short, say) the last `cpr` key's value as far as the text can be read,
-    escapes decoded too. None when no member can be told: no `cpr` field, or one that is not
-    a CPR number (a real birth date); such a letter gets a key of its own, which expires."""
+    escapes decoded too. Failing that, a Kafka record's key where it is a CPR (the contract
+    keys records by the member's CPR). None when no member can be told: no `cpr` field, or
+    one that is not a CPR number (a real birth date); such a letter gets a key of its own,
+    which expires."""
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
     try:
         check_nesting(text, DEFAULT_LIMITS)
         data = json.loads(text)
     except (ValueError, RecursionError, UntrustedInputError):
         data = _readable_pairs(text)
-    return _as_cpr(data.get("cpr")) if isinstance(data, dict) else None
+    found = _as_cpr(data.get("cpr")) if isinstance(data, dict) else None
+    if found is None and record_key is not None:
+        found = _as_cpr(record_key.decode("utf-8", "replace"))
+    return found
 
 
 def _readable_pairs(text: str) -> dict[str, object]:

@@ -168,7 +168,7 @@ class UnitOfWork:
             value = kept if value is not None else None
         # Sealed under the key of the CPR the decoder reads in what is kept, so that erasing
         # that member erases the letter; no readable CPR: a key of its own, which expires.
-        cpr = letter_cpr(value if value is not None else raw)
+        cpr = letter_cpr(value if value is not None else raw, key)
         key_id = self.store.ring.cpr_key_id(cpr) if cpr else ORPHAN_PREFIX + digest
         self._dead_letters[digest] = {
             # Sealed at commit with the key `key_id` (infra/store/shredding.py): the message, its

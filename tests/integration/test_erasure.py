@@ -280,3 +280,18 @@ def test_erase_finds_every_dead_letter_the_decoder_reads_as_the_members(
     assert run_cli(["erase", VICTIM, "--json", "--db", db_url])["output"] == {"erased": True}
     assert found(seen()) == []
     assert DECOY in dump(db_url)  # the member kept is still there
+
+
+def test_the_letters_cpr_is_the_one_the_decoder_reads() -> None:
+    from infra.store.shredding import letter_cpr
+
+    escaped = "\\u0031" + VICTIM[1:]
+    assert [letter_cpr(line) for line, _ in _tricks()] == [VICTIM] * 4
+    assert letter_cpr(f'{{"cpr": "{VICTIM}", "x": {{"cpr": "{DECOY}"}}}}') == VICTIM
+    assert letter_cpr(f'{{"message_id": "{DECOY}", "cpr": 705851234}}') == "0705851234"
+    assert letter_cpr(f'{{"message_id": "{DECOY}", "note": "\\"cpr\\": \\"{DECOY}\\""}}') is None
+    assert letter_cpr(f'not JSON, yet {DECOY}') is None  # a digit run alone names no one
+    assert letter_cpr('{"cpr": "9999999999"}') is None  # not a CPR: no birth date
+    assert letter_cpr(f'{{"cpr": "{escaped}"', record_key=DECOY.encode()) == VICTIM
+    assert letter_cpr(b'{"cpr": null', record_key=VICTIM.encode()) == VICTIM
+    assert letter_cpr(b"\xff" * 10, record_key=b"\xff") is None
