@@ -118,3 +118,28 @@ def test_the_schema_gives_each_bound(field: str) -> None:
     schema = json.dumps(contract_json_schema())
     bound = {"adviser": MAX_NAME_CHARS, "note": MAX_NOTE_CHARS}.get(field, MAX_ID_CHARS)
     assert f'"{field}": {{"maxLength": {bound}' in schema
+
+
+def test_an_advisers_post_of_a_name_one_too_long_is_refused_and_the_worklist_still_answers(
+    db_url: str,
+) -> None:
+    from tests.integration.test_api import MOVED, ingest
+    from tests.integration.test_api_limits import client_for, headers, raw
+
+    ingest(db_url, "02_late_move_revises_handover.jsonl")
+    client, store = client_for(db_url)
+    try:
+        for n, name in enumerate((_long(MAX_NAME_CHARS + 1, "anna"), _long(MAX_NAME_CHARS, "a"))):
+            message = {"message_id": f"http-{n}", "type": "adviser_assigned", "cpr": MOVED,
+                       "adviser": name, "assigned_on": "2021-03-02"}
+            response = client.post("/messages", content=raw(message), headers=headers("adviser"))
+            assert response.status_code == (422 if n == 0 else 200), response.text
+        assert response.status_code == 200
+        worklist = client.get("/worklist", params={"adviser": name}, headers=headers("auditor"))
+        assert worklist.status_code == 200, worklist.text
+        case = client.get(f"/cases/{MOVED}", headers=headers("auditor"))
+        assert case.status_code == 200 and case.json()["adviser"] == name, case.text
+    finally:
+        store.close()
+    letters = run_cli(["dead-letters", "--json", "--db", db_url])["output"]
+    assert [(d["message_id"], d["error_field"]) for d in letters][-1:] == [("http-0", "adviser")]
