@@ -163,9 +163,28 @@ Cpr: TypeAlias = Annotated[
 MunicipalityCode: TypeAlias = Annotated[int, Strict(), AfterValidator(_check_municipality)]
 """A Danish municipality code (kommunekode) as a JSON integer: 751, not "0751"."""
 
-MessageId: TypeAlias = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
-Name: TypeAlias = Annotated[str, StringConstraints(strict=True, min_length=1)]
-Text: TypeAlias = Annotated[str, StringConstraints(strict=True)]
+MAX_ID_CHARS = 128
+"""The longest message id, payment id or holiday request id (characters): what the store's
+message-id columns hold (VARCHAR(128) on PostgreSQL)."""
+
+MAX_NAME_CHARS = 128
+"""The longest adviser name (characters): what the worklist's `adviser` columns hold."""
+
+MAX_NOTE_CHARS = 2000
+"""The longest note (characters); notes are kept sealed in the events (JSON, no column
+limit), bounded so that no one message's text grows without end."""
+
+MessageId: TypeAlias = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=MAX_ID_CHARS)
+]
+Identifier: TypeAlias = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=MAX_ID_CHARS)
+]
+"""An upstream system's id of a payment or a holiday request."""
+Name: TypeAlias = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME_CHARS)
+]
+Text: TypeAlias = Annotated[str, StringConstraints(strict=True, max_length=MAX_NOTE_CHARS)]
 
 Insurance: TypeAlias = Literal["full_time", "part_time"]
 MeetingKind: TypeAlias = Literal["cv_and_job", "availability_and_job", "joint", "extra_job"]

@@ -33,6 +33,7 @@ from domain.message_fields import (
     Cpr,
     HolidayChannel,
     Hours,
+    Identifier,
     Insurance,
     IsoDate,
     JobcenterTopic,
@@ -59,6 +60,7 @@ from domain.untrusted import (
     check_size,
     check_values,
     may_hold_refused_values,
+    no_duplicate_keys,
     safe_text,
 )
 
@@ -144,7 +146,7 @@ class HoursPaid(BaseMessage):
     """R8: hours of dagpenge paid for one month; `month` is that month's first day."""
 
     type: Literal["hours_paid"]
-    payment_id: Name
+    payment_id: Identifier
     month: Month
     hours: Hours
 
@@ -256,7 +258,7 @@ class HolidayRequested(BaseMessage):
     """R14: the member asked for holiday from `first_day` to `last_day`, both included."""
 
     type: Literal["holiday_requested"]
-    request_id: Name
+    request_id: Identifier
     requested_on: IsoDate
     first_day: IsoDate
     last_day: IsoDate
@@ -279,7 +281,7 @@ class HolidayDecided(BaseMessage):
     """R14: an adviser settled a pending holiday request."""
 
     type: Literal["holiday_decided"]
-    request_id: Name
+    request_id: Identifier
     decided_on: IsoDate
     approved: StrictBool
 
@@ -405,9 +407,16 @@ def _load(raw: bytes | str | Mapping[str, object], limits: Limits) -> dict[str, 
         except UntrustedInputError as error:
             raise InvalidMessage(error.reason) from None
         try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=NonNumber)
+            data = json.loads(
+                text,
+                parse_float=Decimal,
+                parse_constant=NonNumber,
+                object_pairs_hook=no_duplicate_keys,
+            )
         except RecursionError:  # a nesting limit set above what the decoder can take
             raise InvalidMessage("the message is nested too deeply to decode") from None
+        except UntrustedInputError as error:  # a repeated key
+            raise InvalidMessage(error.reason, error.field, _lenient_message_id(text)) from None
         except ValueError as error:
             raise InvalidMessage(f"the message is not valid JSON ({error})") from None
     if not isinstance(data, dict):
@@ -419,6 +428,12 @@ def _load(raw: bytes | str | Mapping[str, object], limits: Limits) -> dict[str, 
         field = error.field.split(".", 1)[0] if error.field else None
         raise InvalidMessage(error.reason, field, _best_message_id(data)) from None
     return data
+
+
+def _lenient_message_id(text: str) -> str | None:
+    """The message id of JSON text refused for a repeated key, read as json.loads reads it."""
+    data = json.loads(text, parse_float=Decimal, parse_constant=NonNumber)
+    return _best_message_id(data) if isinstance(data, dict) else None
 
 
 def _best_message_id(data: Mapping[str, Any]) -> str | None:

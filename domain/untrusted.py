@@ -41,6 +41,21 @@ class UntrustedInputError(Exception):
         self.field = field
 
 
+def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """json.loads' object_pairs_hook: an object, refused when a key repeats (readers
+    disagree on which one wins, and a dead letter must be read as the decoder reads it)."""
+    data = dict(pairs)
+    if len(data) == len(pairs):
+        return data
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            name = safe_text(key, limit=_MAX_FIELD_NAME)
+            raise UntrustedInputError(f"the key {name!r} appears twice in one object", name)
+        seen.add(key)
+    raise AssertionError("unreachable: a shorter dict has a repeated key")
+
+
 def check_size(raw: bytes | str, limits: Limits) -> None:
     """Refuse a message longer than the limit (counted in UTF-8 bytes)."""
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))

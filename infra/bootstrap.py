@@ -44,6 +44,7 @@ def application(settings: Settings, over: Store | None = None, at: Clock | None 
         opened.cache_size = settings.cache_aggregates
     else:
         opened = over  # a store a test or a tool opened, with the cache it set
+    opened.dead_letter_bytes = settings.max_message_bytes
     return Ledighed(
         opened,
         settings,

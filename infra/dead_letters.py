@@ -37,6 +37,8 @@ def listing(
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    # A message over the size limit is kept cut: its full length and sha256 are shown.
+    cut = {"cut": row["cut"]} if row.get("cut") else {}
     return {
         "id": row["id"],
         "message_id": row["message_id"],
@@ -47,6 +49,7 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
         "last_seen": _iso(row["last_seen"]),
         "count": row["seen_count"],
         "status": row["status"],
+        **cut,
     }
 
 
@@ -89,6 +92,9 @@ def retry(
     outcome: dict[str, list[int]] = {"resolved": [], "still_rejected": []}
     superseded = store.processed(r["message_id"] for r in rows if r["message_id"] is not None)
     for row in rows:
+        if row.get("cut"):  # only its first bytes are kept: it cannot apply as it came
+            outcome["still_rejected"].append(row["id"])
+            continue
         if row["message_id"] in superseded:  # a corrected copy with its id was accepted
             _resolve(store, row["id"])
             outcome["resolved"].append(row["id"])

@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from domain.untrusted import UntrustedInputError, no_duplicate_keys
+
 # A JSON string, escapes included; what is left once strings are removed is structure only.
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
@@ -58,16 +60,6 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object, refused (400) when a key repeats: readers disagree on which one wins."""
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            raise BadBody(400, f"the key {key[:40]!r} appears twice in one object")
-        seen.add(key)
-    return dict(pairs)
-
-
 def _strings(value: Any) -> Iterator[str]:
     """Every key and string in a decoded JSON value."""
     if isinstance(value, str):
@@ -105,7 +97,9 @@ def strict_text(body: bytes, max_depth: int) -> str:
     if nesting_depth(text) > max_depth:
         raise BadBody(400, f"the body nests deeper than {max_depth} levels")
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        data = json.loads(text, object_pairs_hook=no_duplicate_keys)
+    except UntrustedInputError as error:  # a repeated key: readers disagree on which wins
+        raise BadBody(400, error.reason) from None
     except (ValueError, RecursionError):
         return text
     _check_strings(data)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from sqlalchemy import select, update
 
 from infra.store import tables
@@ -17,6 +19,12 @@ from infra.store.shredding import open_row
 from infra.store.store import Store
 
 log = logging.getLogger("ledighed.publisher")
+
+DEFAULT_MAX_REQUEST_SIZE = 1024 * 1024  # kafka-python's, and a broker's message.max.bytes
+# A record's size beside its key, value and headers (the batch and record framing, which
+# kafka-python counts), and the headers a cut copy adds: a margin, not a computation.
+RECORD_OVERHEAD = 512
+CUT_HEADERS_SIZE = 256
 
 
 class Publisher:
@@ -38,6 +46,9 @@ class Publisher:
         self.mark_handovers = mark_handovers
         self.flush_timeout_s = flush_timeout_s
         self.handovers_published = 0
+        # The largest record the producer sends (kafka-python's max_request_size).
+        config = getattr(producer, "config", None) or {}
+        self.max_request_size = int(config.get("max_request_size", DEFAULT_MAX_REQUEST_SIZE))
         self.dead_letters_published = 0
 
     def publish(self, limit: int = 500) -> int:
@@ -74,21 +85,36 @@ class Publisher:
         if unreadable:
             self._mark_published(unreadable)
             rows = [r for r in rows if r["id"] not in set(unreadable)]
-        sent = self._send_in_order(
-            [
-                (
-                    row["dlq_topic"],
-                    row["record_key"],  # the original key: the member's records stay together
-                    row["value"] if row["value"] is not None else (row["raw"] or "").encode(),
-                    _dead_letter_headers(row),
-                )
-                for row in rows
-            ]
-        )
+        sent = self._send_in_order([self._dead_letter_record(row) for row in rows])
         if sent:
             self._mark_published([row["id"] for row in rows[:sent]])
             self.dead_letters_published += sent
         return sent
+
+    def _dead_letter_record(
+        self, row: dict[str, Any]
+    ) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
+        """The DLQ copy of a dead letter: its value as it came, with the original key (the
+        member's records stay together) and the contract's headers. One that would not fit
+        the producer's max_request_size goes cut to fit, as does one the store kept cut (over
+        the message limit): then headers `truncated` (the full length), `original_sha256`
+        and `dead_letter_id` (the stored id) say so."""
+        key = row["record_key"]
+        value = row["value"] if row["value"] is not None else (row["raw"] or "").encode()
+        headers = _dead_letter_headers(row)
+        cut = row.get("cut")
+        overhead = len(key or b"") + sum(len(k) + len(v) for k, v in headers) + RECORD_OVERHEAD
+        room = self.max_request_size - overhead - CUT_HEADERS_SIZE
+        if cut is None and len(value) + overhead > self.max_request_size:
+            cut = {"length": len(value), "sha256": hashlib.sha256(value).hexdigest()}
+        if cut is not None:
+            value = value[: max(0, room)]
+            headers += [
+                ("truncated", str(cut["length"]).encode()),
+                ("original_sha256", str(cut["sha256"]).encode()),
+                ("dead_letter_id", str(row["id"]).encode()),
+            ]
+        return row["dlq_topic"], key, value, headers
 
     def _mark_published(self, letter_ids: list[int]) -> None:
         table = tables.dead_letters
@@ -104,10 +130,13 @@ class Publisher:
         only that prefix is marked, so what follows a failure is sent again, in order."""
         if not messages:
             return 0
-        futures = [
-            self.producer.send(topic, key=key, value=value, headers=headers)
-            for topic, key, value, headers in messages
-        ]
+        futures = []
+        for topic, key, value, headers in messages:
+            try:
+                futures.append(self.producer.send(topic, key=key, value=value, headers=headers))
+            except KafkaError as error:  # refused before it left (too large, say): the rest wait
+                log.warning("publish refused a record", extra={"error": str(error)[:300]})
+                break
         try:
             self.producer.flush(timeout=self.flush_timeout_s)
         except Exception as error:

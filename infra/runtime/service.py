@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -67,6 +67,39 @@ class StoreSink:
         return self.ledighed.resume(self.settings.kafka_group, partitions)
 
 
+@dataclass
+class FollowUp:
+    """One follow-up step with a back-off of its own that postpones it, never sleeps."""
+
+    name: str
+    run: Callable[[], Any]
+    due_at: float = 0.0
+    backoff: Backoff = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.backoff = Backoff(sleep=self._postpone)
+
+    def _postpone(self, seconds: float) -> None:
+        self.due_at = time.monotonic() + seconds
+
+    def attempt(self) -> None:
+        if time.monotonic() < self.due_at:
+            return
+        try:
+            self.run()
+        except Exception as error:  # no traceback: it could show SQL with CPR numbers bound
+            log.warning(
+                "follow-up step failed, trying again later",
+                extra={
+                    "step": self.name,
+                    "error": describe(error),
+                    "retry_in_s": self.backoff.wait(),
+                },
+            )
+        else:
+            self.backoff.reset()
+
+
 class Service:
     """The running service; `run()` returns when `stop()` was called (SIGTERM/SIGINT)."""
 
@@ -93,7 +126,14 @@ class Service:
             should_stop=self.stopping.is_set,
         )
         self.publisher = compose.publisher(settings, bootstrap, self.ledighed)
-        self.follow_up_backoff = Backoff(sleep=self._pause)
+        # Each follow-up step fails on its own: one that fails waits its own back-off, while
+        # the others and the consumption go on (a DLQ the broker refuses never stops R16).
+        self.follow_ups = [
+            FollowUp("catch-up", self.catch_up),
+            FollowUp("publish handovers", lambda: self.publisher.publish_handovers(500)),
+            FollowUp("publish dead letters", lambda: self.publisher.publish_dead_letters(500)),
+            FollowUp("daily tick", self.daily_tick),
+        ]
         self.last_tick: date | None = None
         # The latest progress numbers, for the HTTP API's /health and /metrics (another thread).
         self.status: dict[str, Any] = {}
@@ -124,20 +164,12 @@ class Service:
         log.info("service stopped", extra={"applied": self.consumer.applied})
 
     def follow_up(self) -> None:
-        """Projections, publisher and tick after each batch. They resume from what the store
-        says, so a failure (the database or the broker away) is logged and tried again
-        after a pause, while the consumer goes on retrying its own way."""
-        try:
-            self.catch_up()
-            self.publisher.publish()
-            self.daily_tick()
-            self.follow_up_backoff.reset()
-        except Exception as error:
-            log.warning(
-                "follow-up failed, trying again",
-                extra={"error": describe(error)},
-            )
-            self.follow_up_backoff.wait()
+        """Projections, publisher and tick after each batch, each on its own. They resume
+        from what the store says, so a step that fails (the database or the broker away, a
+        record the broker refuses) is logged and tried again after its own back-off, never
+        holding up the other steps nor the consumer, which goes on retrying its own way."""
+        for step in self.follow_ups:
+            step.attempt()
 
     def _pause(self, seconds: float) -> None:
         """A back-off's sleep that a stop cuts short."""

@@ -30,6 +30,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from domain.cpr import normalize_cpr
+from domain.untrusted import DEFAULT_LIMITS, UntrustedInputError, check_nesting
 from infra.store.secrets import Secrets
 from infra.store.tables import keys as keys_table
 
@@ -327,15 +329,65 @@ class SealingMapper(Mapper[UUID]):
 
 # --- dead letters -------------------------------------------------------------------------
 
-_CPR_FIELD = re.compile(r'"cpr"\s*:\s*"?\s*(\d{6})-?(\d{4})(?!\d)')
-_CPR_RUN = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
+# A JSON string token, escapes included, and what may follow a key: for text that is not
+# JSON, read as far as it goes.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_AFTER_KEY = re.compile(r'\s*:\s*(?:("(?:[^"\\]|\\.)*")|(-?[0-9]+))', re.DOTALL)
 
 
-def letter_cpr(raw: str) -> str | None:
-    """The CPR a rejected message names (its `cpr` field, else the first run of ten digits,
-    a hyphen after six allowed), whether or not it parses; None: no member can be told."""
-    found = _CPR_FIELD.search(raw) or _CPR_RUN.search(raw)
-    return found.group(1) + found.group(2) if found else None
+def letter_cpr(message: bytes | str, record_key: bytes | None = None) -> str | None:
+    """The CPR whose key seals a rejected message: the CPR the decoder reads in it, so that
+    erasing the member erases the letter. That is the `cpr` field of the JSON object as
+    json.loads reads it (escapes decoded; where the key repeats, the last), or for text that
+    is not JSON (cut short, say) the last `cpr` key's value as far as the text can be read,
+    escapes decoded too. Failing that, a Kafka record's key where it is a CPR (the contract
+    keys records by the member's CPR). None when no member can be told: no `cpr` field, or
+    one that is not a CPR number (a real birth date); such a letter gets a key of its own,
+    which expires."""
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    try:
+        check_nesting(text, DEFAULT_LIMITS)
+        data = json.loads(text)
+    except (ValueError, RecursionError, UntrustedInputError):
+        data = _readable_pairs(text)
+    found = _as_cpr(data.get("cpr")) if isinstance(data, dict) else None
+    if found is None and record_key is not None:
+        found = _as_cpr(record_key.decode("utf-8", "replace"))
+    return found
+
+
+def _readable_pairs(text: str) -> dict[str, object]:
+    """The `"key": value` pairs of text that is not JSON, each string's escapes decoded
+    (the last value where a key repeats, as json.loads would)."""
+    pairs: dict[str, object] = {}
+    position = 0
+    while (token := _STRING.search(text, position)) is not None:
+        position = token.end()
+        after = _AFTER_KEY.match(text, position)
+        if after is None:
+            continue
+        string, number = after.groups()
+        pairs[_unescape(token.group())] = _unescape(string) if string else int(number)
+        position = after.end()
+    return pairs
+
+
+def _unescape(token: str) -> str:
+    try:
+        return str(json.loads(token))
+    except ValueError:
+        return token[1:-1]
+
+
+def _as_cpr(value: object) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**10:
+        value = f"{value:010d}"  # a CPR given as a number has lost its leading zero
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalize_cpr(value.strip())
+    except ValueError:
+        return None
 
 
 def seal_letter(cipher: AESGCM, content: dict[str, Any], context: str) -> bytes:
@@ -372,5 +424,6 @@ def open_row(ring: KeyRing, row: Any) -> dict[str, Any]:
     out["message_id"] = content.get("message_id")
     out["record_key"] = unb64(content.get("record_key"))
     out["error"] = content.get("error")
+    out["cut"] = content.get("cut")  # {length, sha256} of a message kept cut (over the limit)
     out["source"] = {**(out.get("source") or {}), "message_id": out["message_id"]}
     return out

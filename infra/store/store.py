@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 from domain.case import Case
 from domain.member import Member
+from domain.untrusted import DEFAULT_MAX_MESSAGE_BYTES
 from infra.store import migrations, tables
 from infra.store.secrets import Secrets, for_store
 from infra.store.shredding import KeyRing, SealingMapper, open_row
@@ -107,6 +108,9 @@ class Store:
         # A batch's events go to the read models that are caught up in the batch's own
         # transaction, from memory (infra/ingest.py); off, only a catch-up applies them.
         self.project_inline = True
+        # A dead letter keeps at most this many bytes of a message (the message size limit,
+        # LEDIGHED_MAX_MESSAGE_BYTES, which the application sets): one over it is kept cut.
+        self.dead_letter_bytes = DEFAULT_MAX_MESSAGE_BYTES
 
     def cached(self, aggregate_id: UUID) -> Aggregate | None:
         aggregate = self._cache.get(aggregate_id)

@@ -3,6 +3,7 @@ saved together in one transaction."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -150,13 +151,24 @@ class UnitOfWork:
         from_kafka = source.get("partition") is not None
         kept_id = safe_text(message_id, limit=128) if message_id is not None else None
         now = _now()
-        digest = self.store.secrets.content_hash(value if value is not None else raw.encode())
+        whole = value if value is not None else raw.encode()
+        digest = self.store.secrets.content_hash(whole)
         seen = self._dead_letters.get(digest)
         if seen is not None:
             seen["seen_count"] += 1
             seen["last_seen"] = now
             return
-        cpr = letter_cpr(raw)
+        # Of a message over the size limit only its first bytes are kept, with its length and
+        # sha256: a producer's 23 MB line is not a 23 MB row (nor a DLQ record too large).
+        cut = None
+        if len(whole) > self.store.dead_letter_bytes:
+            cut = {"length": len(whole), "sha256": hashlib.sha256(whole).hexdigest()}
+            kept = whole[: self.store.dead_letter_bytes]
+            raw = safe_text(kept)
+            value = kept if value is not None else None
+        # Sealed under the key of the CPR the decoder reads in what is kept, so that erasing
+        # that member erases the letter; no readable CPR: a key of its own, which expires.
+        cpr = letter_cpr(value if value is not None else raw, key)
         key_id = self.store.ring.cpr_key_id(cpr) if cpr else ORPHAN_PREFIX + digest
         self._dead_letters[digest] = {
             # Sealed at commit with the key `key_id` (infra/store/shredding.py): the message, its
@@ -167,6 +179,7 @@ class UnitOfWork:
                 "message_id": kept_id,
                 "record_key": b64(key),
                 "error": safe_text(error),
+                **({"cut": cut} if cut else {}),
             },
             "key_id": key_id,
             "value": None,

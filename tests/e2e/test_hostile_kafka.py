@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from kafka import KafkaProducer
 
+from domain.untrusted import DEFAULT_MAX_MESSAGE_BYTES
 from infra.reads import worklist
 from infra.settings import Settings
 from infra.store.store import Store
@@ -94,9 +95,12 @@ def test_hostile_records_go_to_the_dlq_and_the_good_ones_around_them_apply(
         f"{settings.topic_members}.dlq",
         lambda records: len(records) >= len(hostile),
     )
-    assert [record.value for record in dlq] == [value for value, _, _ in hostile]
-    for record, (_, says, field) in zip(dlq, hostile, strict=True):
+    # unchanged, but for the one over the size limit: its first 64 KiB, saying so
+    kept = DEFAULT_MAX_MESSAGE_BYTES
+    assert [record.value for record in dlq] == [value[:kept] for value, _, _ in hostile]
+    for record, (value, says, field) in zip(dlq, hostile, strict=True):
         headers = dict(record.headers)
+        assert headers.get("truncated") == (str(len(value)).encode() if len(value) > kept else None)
         assert says in headers["error"].decode()
         assert headers["error_field"].decode() == (field or "")
         assert headers["source_topic"] == settings.topic_members.encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -9,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from kafka import KafkaProducer
 
 from infra.clock import DayClock
 from infra.runtime.service import Service
@@ -105,6 +107,102 @@ def test_a_poison_record_goes_to_the_dlq_unchanged_and_the_good_ones_around_it_a
         assert len(store.dead_letters()) == 1
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("limit", [None, 4 * 1024 * 1024], ids=["kept-cut", "kept-whole"])
+def test_a_2_mib_record_never_freezes_the_service_and_its_dlq_copy_goes_cut(
+    kafka_settings: Settings, tmp_path: Any, limit: int | None
+) -> None:
+    """Issue 26, point 2: a 2 MiB record between good ones. Its dead letter keeps its first
+    LEDIGHED_MAX_MESSAGE_BYTES (64 KiB by default; with 4 MiB it is kept whole and refused
+    for its note), and its copy on `<topic>.dlq` fits the producer's 1 MiB, cut, saying so:
+    the good records behind it apply and the DLQ is not stuck on it."""
+    settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/big.db"})
+    if limit is not None:
+        settings = settings.model_copy(update={"max_message_bytes": limit})
+    big = json.dumps(
+        {"message_id": "big-2", "type": "jobcenter_contact", "cpr": CPR, "on": "2021-03-05",
+         "about": "ordinary_job", "note": "x" * (2 * 1024 * 1024)}
+    ).encode()
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", max_request_size=8 << 20
+    )
+    try:
+        for value in (
+            json.dumps(_registration("big-1")).encode(),
+            big,
+            json.dumps(_hours("big-3", "2021-03", 100)).encode(),
+        ):
+            producer.send(settings.topic_members, key=CPR.encode(), value=value).get(timeout=30)
+    finally:
+        producer.close()
+    poison = b'{"message_id": "big-4", "cpr": "0101901234", "mon'  # a DLQ letter behind it
+    produce(settings, settings.topic_members, [poison])
+
+    service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1)
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: service.sink.totals.accepted == 2, what="the good records", timeout_s=60)
+        cut, after = read_topic(settings, f"{settings.topic_members}.dlq", 2, timeout_s=60)
+        headers = dict(cut.headers)
+        assert headers["truncated"] == str(len(big)).encode()
+        assert headers["original_sha256"] == hashlib.sha256(big).hexdigest().encode()
+        kept = 64 * 1024 if limit is None else None
+        assert (len(cut.value) == kept) if kept else (512 * 1024 < len(cut.value) < 1 << 20)
+        assert big.startswith(cut.value)
+        assert headers["source_offset"] == b"1" and after.value == poison
+        (letter, _) = service.ledighed.store.dead_letters()
+        assert int(headers["dead_letter_id"]) == letter["id"]
+        assert letter["cut"] == (
+            {"length": len(big), "sha256": hashlib.sha256(big).hexdigest()} if kept else None
+        )
+        assert len(letter["value"]) == (kept or len(big))
+        assert service.publisher.dead_letters_published == 2
+    finally:
+        service.stop()
+        thread.join(timeout=30)
+    store = Store(settings.db_url)
+    try:
+        (case,) = store.cases_of(CPR)
+        assert [p.hours for p in case.facts.payments] == [100]
+    finally:
+        store.close()
+
+
+def test_a_failing_dead_letter_publish_stops_neither_the_tick_nor_the_rest(
+    kafka_settings: Settings, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26, point 2: the follow-up steps fail on their own. The DLQ publish fails every
+    time; the records behind the poison apply, the daily tick runs (R16) and the handover
+    they make reaches the feed."""
+    from infra.kafka.publisher import Publisher
+
+    attempts: list[int] = []
+
+    def refused(self: Publisher, limit: int) -> int:
+        attempts.append(limit)
+        raise RuntimeError("the DLQ refuses everything")
+
+    monkeypatch.setattr(Publisher, "publish_dead_letters", refused)
+    settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/f.db"})
+    produce(settings, settings.topic_members, [_registration("f-1"), b'{"message_id": "f-x'])
+    produce(settings, settings.topic_payments, [
+        _hours("f-2", "2021-03", 160.33), _hours("f-3", "2021-04", 160.33),
+        _hours("f-4", "2021-05", 89.34),
+    ])
+    service = Service(settings, settings.kafka_bootstrap or "", report_every_s=1)
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    try:
+        (record,) = read_topic(settings, settings.topic_handovers, 1, timeout_s=60)
+        assert json.loads(record.value)["reason"] == "hours_threshold"
+        wait_for(lambda: service.sink.totals.accepted == 4, what="the good records")
+        assert service.last_tick == service.clock.today()  # the tick ran
+        assert attempts and service.publisher.dead_letters_published == 0
+    finally:
+        service.stop()
+        thread.join(timeout=30)
 
 
 def test_r16_a_case_consumed_after_the_days_tick_has_left_the_trial_at_once(

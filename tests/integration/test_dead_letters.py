@@ -242,3 +242,35 @@ def test_a_parked_message_given_up_by_the_tick_is_a_dead_letter_that_applies_onc
     }
     case = cli("case", cpr, "--json", "--as-of", "2021-03-12", "--db", db_url)
     assert case["holidays"][0]["status"] == "approved"  # type: ignore[index]
+
+
+def test_a_line_over_the_limit_is_kept_cut_with_its_length_and_hash_and_never_retried(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Issue 26, point 2: a 3 MiB line is kept as its first LEDIGHED_MAX_MESSAGE_BYTES (64
+    KiB), with its full length and sha256; a retry leaves it open (it cannot apply cut)."""
+    import hashlib
+
+    from domain.untrusted import DEFAULT_MAX_MESSAGE_BYTES
+
+    line = json.dumps({"message_id": "huge", "type": "jobcenter_contact", "cpr": "0101901234",
+                       "on": "2021-03-05", "about": "ordinary_job", "note": "y" * (3 << 20)})
+    path = tmp_path / "huge.jsonl"
+    path.write_text(line + "\n")
+    report = cli("ingest", str(path), "--json", "--db", db_url)
+    assert isinstance(report, dict) and len(report["rejected"]) == 1
+    (letter,) = cli("dead-letters", "--json", "--db", db_url)  # type: ignore[misc]
+    data = line.encode()
+    assert letter["cut"] == {"length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    store = Store(db_url)
+    try:
+        (row,) = store.dead_letters()
+        assert row["value"] == data[:DEFAULT_MAX_MESSAGE_BYTES]
+        with store.engine.connect() as conn:
+            stored = conn.execute(select(func.length(tables.dead_letters.c.sealed))).scalar()
+        assert stored < 3 * DEFAULT_MAX_MESSAGE_BYTES  # the text form, the value in base64
+    finally:
+        store.close()
+    assert cli("dead-letters", "retry", "--all", "--json", "--db", db_url) == {
+        "resolved": [], "still_rejected": [letter["id"]]
+    }

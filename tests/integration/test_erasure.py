@@ -209,3 +209,89 @@ def test_a_running_store_stops_opening_an_erased_members_dead_letters_and_keys_a
         assert values[0] is None and values[-1] == json.dumps(again).encode()
     finally:
         running.close()
+
+
+# Issue 26, point 3: lines that once made the dead letter's key another CPR than the one the
+# decoder reads. `DECOY` is a member kept; the victim's name and birth date ride along.
+VICTIM, VICTIM_BORN, VICTIM_NAME = "1402983323", date(1998, 2, 14), "Karen Molgaard"
+DECOY = KEPT[0]
+
+
+def _tricks() -> list[tuple[str, str]]:
+    """(line, the field its refusal names): each trick, as raw JSON text."""
+    about = f'"name": "{VICTIM_NAME}", "born": "{VICTIM_BORN:%d.%m.%Y}"'
+    escaped = "\\u0031" + VICTIM[1:]  # "\u0031402983323" decodes to the victim's CPR
+    return [
+        # a duplicate `cpr` key: a regex took the first, the decoder reads the last
+        (f'{{"message_id": "t-dup", "type": "jobcenter_contact", "cpr": "{DECOY}", "on": '
+         f'"2021-05-10", "about": "ordinary_job", "note": "x", {about}, "cpr": "{VICTIM}"}}',
+         "cpr"),
+        # the CPR written with a JSON escape (refused: the birth date is not the CPR's)
+        (f'{{"message_id": "t-esc-{DECOY}", "type": "unemployed", "cpr": "{escaped}", '
+         '"registered_on": "2021-03-01", "insurance": "full_time", "municipality_code": 751, '
+         f'"birth_date": "2001-01-01", "vocational_education": true, "has_children": false, '
+         f'{about}}}', "birth_date"),
+        # an escaped key, with an earlier run of ten digits in the message id
+        (f'{{"message_id": "t-key-0202020202", "type": "hours_paid", "\\u0063pr": "{VICTIM}", '
+         f'"payment_id": "p-1", "month": "2021-03", "hours": 170, {about}}}', "hours"),
+        # the same, cut short: not JSON, read as far as it goes
+        (f'{{"message_id": "t-cut-0202020202", "\\u0063pr": "{escaped}", {about}', None),
+    ]
+
+
+def test_erase_finds_every_dead_letter_the_decoder_reads_as_the_members(
+    db_url: str, tmp_path: Path, capsysbinary: Any
+) -> None:
+    from infra.cli import main
+
+    registrations = [
+        json.dumps({"message_id": f"reg-{cpr}", "type": "unemployed", "cpr": cpr,
+                    "registered_on": "2021-03-01", "insurance": "full_time",
+                    "municipality_code": 751, "birth_date": born.isoformat(),
+                    "vocational_education": True, "has_children": False})
+        for cpr, born in ((VICTIM, VICTIM_BORN), KEPT)
+    ]
+    tricks = _tricks()
+    source = tmp_path / "tricks.jsonl"
+    source.write_text("\n".join([*registrations, *(line for line, _ in tricks)]) + "\n")
+    report = run_cli(["ingest", str(source), "--json", "--db", db_url])["output"]
+    assert report["accepted"] == 2
+    assert [r["error_field"] for r in report["rejected"]] == [f for _, f in tricks]
+    assert "appears twice" in report["rejected"][0]["error"]
+
+    def seen(capture: bool = True) -> str:
+        """What `dead-letters` and `dead-letters show` give, and a dump of the store."""
+        assert main(["dead-letters", "--status", "all", "--json", "--db", db_url]) == 0
+        listing = capsysbinary.readouterr().out.decode()
+        parts = [listing, dump(db_url)]
+        for letter in json.loads(listing):
+            main(["dead-letters", "show", str(letter["id"]), "--db", db_url])
+            out = capsysbinary.readouterr()
+            parts += [out.out.decode("latin-1"), out.err.decode("latin-1")]
+        return "\n".join(parts)
+
+    def found(text: str) -> list[str]:
+        unescaped = text.replace("\\u0031", "1")
+        names = [VICTIM_NAME] if VICTIM_NAME in unescaped else []
+        return hits(unescaped, VICTIM, VICTIM_BORN) + names
+
+    before = seen()
+    assert VICTIM_NAME in before and hits(before, VICTIM, VICTIM_BORN)
+    assert run_cli(["erase", VICTIM, "--json", "--db", db_url])["output"] == {"erased": True}
+    assert found(seen()) == []
+    assert DECOY in dump(db_url)  # the member kept is still there
+
+
+def test_the_letters_cpr_is_the_one_the_decoder_reads() -> None:
+    from infra.store.shredding import letter_cpr
+
+    escaped = "\\u0031" + VICTIM[1:]
+    assert [letter_cpr(line) for line, _ in _tricks()] == [VICTIM] * 4
+    assert letter_cpr(f'{{"cpr": "{VICTIM}", "x": {{"cpr": "{DECOY}"}}}}') == VICTIM
+    assert letter_cpr(f'{{"message_id": "{DECOY}", "cpr": 705851234}}') == "0705851234"
+    assert letter_cpr(f'{{"message_id": "{DECOY}", "note": "\\"cpr\\": \\"{DECOY}\\""}}') is None
+    assert letter_cpr(f'not JSON, yet {DECOY}') is None  # a digit run alone names no one
+    assert letter_cpr('{"cpr": "9999999999"}') is None  # not a CPR: no birth date
+    assert letter_cpr(f'{{"cpr": "{escaped}"', record_key=DECOY.encode()) == VICTIM
+    assert letter_cpr(b'{"cpr": null', record_key=VICTIM.encode()) == VICTIM
+    assert letter_cpr(b"\xff" * 10, record_key=b"\xff") is None

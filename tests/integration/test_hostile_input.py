@@ -3,6 +3,7 @@ as a dead letter, and never stalls a file, a batch or a store (SQLite and Postgr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from consumers.records import InboundRecord
 from domain import service as domain_service
 from domain.messages import InvalidMessage, parse_message
 from domain.params import Settings as RuleSettings
-from domain.untrusted import DEFAULT_LIMITS, Limits, safe_text
+from domain.untrusted import DEFAULT_LIMITS, DEFAULT_MAX_MESSAGE_BYTES, Limits, safe_text
 from infra.application import Ledighed
 from infra.cli import main
 from infra.failures import describe, is_store_or_broker_failure
@@ -261,6 +262,13 @@ def test_ingest_rejects_each_hostile_line_with_its_number_and_applies_the_rest(
     assert [d["source"]["offset"] for d in dead] == list(expected)
     for letter in dead:
         exact = GOOD_AND_BAD_LINES[letter["source"]["offset"] - 1][0]
+        if len(exact) > DEFAULT_MAX_MESSAGE_BYTES:  # over the limit: its first bytes, cut
+            assert letter["cut"] == {
+                "length": len(exact), "sha256": hashlib.sha256(exact).hexdigest()
+            }
+            exact = exact[:DEFAULT_MAX_MESSAGE_BYTES]
+        else:
+            assert letter["cut"] is None
         assert letter["value"] == exact  # the exact bytes, a file's line too
         assert letter["raw"] == safe_text(exact) and "\x00" not in letter["raw"]
         assert letter["dlq_topic"] is None and letter["source"]["topic"] == "hostile.jsonl"
