@@ -21,8 +21,18 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.cpr import normalize_cpr
-from domain.municipalities import is_danish
+from domain.cpr import CPR_PATTERN, normalize_cpr
+from domain.municipalities import DANISH_MUNICIPALITIES, is_danish
+
+JSON_SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+"""The draft the published schemas (docs/*.schema.json) declare: pydantic generates 2020-12."""
+
+_YEAR = r"([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001 to 9999
+MONTH_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])$"
+"""`YYYY-MM`, a month that exists (a year from 0001)."""
+DATE_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+"""`YYYY-MM-DD` with a year from 0001, a month and a day of 01 to 31; `format: date` beside it
+refuses the days a month lacks (a validator checking formats does: see the schema's note)."""
 
 MAX_MONTH_HOURS = Decimal("160.33")
 """R8: no month of dagpenge has more hours; part-time's 130.00 is the domain's check."""
@@ -127,14 +137,18 @@ def _check_municipality(value: int) -> int:
     return value
 
 
-IsoDate: TypeAlias = Annotated[date, BeforeValidator(_parse_date)]
+IsoDate: TypeAlias = Annotated[
+    date,
+    BeforeValidator(_parse_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]
 """A date that exists, given strictly as a `YYYY-MM-DD` string."""
 
 Month: TypeAlias = Annotated[
     date,
     BeforeValidator(_parse_month),
     PlainSerializer(lambda month: f"{month:%Y-%m}", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"}),
+    WithJsonSchema({"type": "string", "pattern": MONTH_PATTERN}),
 ]
 """A month, given strictly as `YYYY-MM`, held as the date of its first day."""
 
@@ -146,6 +160,7 @@ Hours: TypeAlias = Annotated[
             "type": "number",
             "minimum": 0,
             "maximum": float(MAX_MONTH_HOURS),
+            "multipleOf": 0.01,
             "description": "hours paid for the month, a JSON number with at most two "
             "decimals, 0 to 160.33",
         }
@@ -156,11 +171,16 @@ Hours: TypeAlias = Annotated[
 Cpr: TypeAlias = Annotated[
     str,
     BeforeValidator(_parse_cpr),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{6}-?[0-9]{4}$"}),
+    WithJsonSchema({"type": "string", "pattern": CPR_PATTERN}),
 ]
 """A CPR number, normalized to its 10 digits; its first seven give a real birth date."""
 
-MunicipalityCode: TypeAlias = Annotated[int, Strict(), AfterValidator(_check_municipality)]
+MunicipalityCode: TypeAlias = Annotated[
+    int,
+    Strict(),
+    AfterValidator(_check_municipality),
+    WithJsonSchema({"type": "integer", "enum": sorted(DANISH_MUNICIPALITIES)}),
+]
 """A Danish municipality code (kommunekode) as a JSON integer: 751, not "0751"."""
 
 MessageId: TypeAlias = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
