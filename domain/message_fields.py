@@ -30,9 +30,18 @@ JSON_SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _YEAR = r"([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001 to 9999
 MONTH_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])$"
 """`YYYY-MM`, a month that exists (a year from 0001)."""
-DATE_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-"""`YYYY-MM-DD` with a year from 0001, a month and a day of 01 to 31; `format: date` beside it
-refuses the days a month lacks (a validator checking formats does: see the schema's note)."""
+_LEAP_YEAR = r"([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+_DAY = (
+    rf"({_YEAR}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)"
+    rf"|(0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
+)
+DATE_PATTERN = rf"^{_DAY}$"
+"""Exactly the days that exist, as `YYYY-MM-DD` (0001-01-01 to 9999-12-31, 29 February in
+Gregorian leap years): a validator that skips `format: date` refuses what the parser does."""
+_ZONE = r"(Z|[+ -]([01][0-9]|2[0-3]):[0-5][0-9])"
+MOMENT_PATTERN = rf"^{_DAY}(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?{_ZONE}?)?$"
+"""A day, or a moment `YYYY-MM-DDTHH:MM[:SS][+HH:MM]` (the API's `known_at`; a `+` left
+unencoded in a query string arrives as a space)."""
 
 MAX_MONTH_HOURS = Decimal("160.33")
 """R8: no month of dagpenge has more hours; part-time's 130.00 is the domain's check."""
