@@ -39,8 +39,9 @@ DATE_PATTERN = rf"^{_DAY}$"
 """Exactly the days that exist, as `YYYY-MM-DD` (0001-01-01 to 9999-12-31, 29 February in
 Gregorian leap years): a validator that skips `format: date` refuses what the parser does."""
 _ZONE = r"(Z|[+ -]([01][0-9]|2[0-3]):[0-5][0-9])"
-MOMENT_PATTERN = rf"^{_DAY}(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?{_ZONE}?)?$"
-"""A day, or a moment `YYYY-MM-DDTHH:MM[:SS][+HH:MM]` (the API's `known_at`; a `+` left
+_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+MOMENT_PATTERN = rf"^{_DAY}(T{_TIME}{_ZONE}?)?$"
+"""A day, or a moment `YYYY-MM-DDTHH:MM[:SS[.ffffff]][+HH:MM]` (the API's `known_at`; a `+` left
 unencoded in a query string arrives as a space)."""
 
 MAX_MONTH_HOURS = Decimal("160.33")
