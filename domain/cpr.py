@@ -7,6 +7,16 @@ from datetime import date
 
 _CPR_SHAPE = re.compile(r"([0-9]{6})-?([0-9]{4})")
 
+# Exactly the CPR numbers `normalize_cpr` accepts, as a JSON Schema (ECMA-262) pattern: the
+# day exists in its month, and 29 February only in a leap year, which the two-digit year
+# and (for year 00) the century rule's 7th digit decide: 00 is 2000 (a leap year) for a 7th
+# digit of 4 to 9, 1900 for 0 to 3. Checked against `normalize_cpr` for every date in
+# tests/unit/test_schema_agreement.py.
+CPR_PATTERN = (
+    r"^((((0[1-9]|1[0-9]|2[0-8])(0[1-9]|1[0-2])|(29|30)(0[13-9]|1[0-2])|31(0[13578]|1[02]))"
+    r"[0-9]{2}|2902(0[48]|[2468][048]|[13579][26]))-?[0-9]|290200-?[4-9])[0-9]{3}$"
+)
+
 
 def _digits(text: str) -> str:
     match = _CPR_SHAPE.fullmatch(text) if isinstance(text, str) else None

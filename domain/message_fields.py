@@ -21,8 +21,28 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.cpr import normalize_cpr
-from domain.municipalities import is_danish
+from domain.cpr import CPR_PATTERN, normalize_cpr
+from domain.municipalities import DANISH_MUNICIPALITIES, is_danish
+
+JSON_SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+"""The draft the published schemas (docs/*.schema.json) declare: pydantic generates 2020-12."""
+
+_YEAR = r"([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001 to 9999
+MONTH_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])$"
+"""`YYYY-MM`, a month that exists (a year from 0001)."""
+_LEAP_YEAR = r"([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+_DAY = (
+    rf"({_YEAR}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)"
+    rf"|(0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
+)
+DATE_PATTERN = rf"^{_DAY}$"
+"""Exactly the days that exist, as `YYYY-MM-DD` (0001-01-01 to 9999-12-31, 29 February in
+Gregorian leap years): a validator that skips `format: date` refuses what the parser does."""
+_ZONE = r"(Z|[+ -]([01][0-9]|2[0-3]):[0-5][0-9])"
+_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+MOMENT_PATTERN = rf"^{_DAY}(T{_TIME}{_ZONE}?)?$"
+"""A day, or a moment `YYYY-MM-DDTHH:MM[:SS[.ffffff]][+HH:MM]` (the API's `known_at`; a `+` left
+unencoded in a query string arrives as a space)."""
 
 MAX_MONTH_HOURS = Decimal("160.33")
 """R8: no month of dagpenge has more hours; part-time's 130.00 is the domain's check."""
@@ -127,14 +147,18 @@ def _check_municipality(value: int) -> int:
     return value
 
 
-IsoDate: TypeAlias = Annotated[date, BeforeValidator(_parse_date)]
+IsoDate: TypeAlias = Annotated[
+    date,
+    BeforeValidator(_parse_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]
 """A date that exists, given strictly as a `YYYY-MM-DD` string."""
 
 Month: TypeAlias = Annotated[
     date,
     BeforeValidator(_parse_month),
     PlainSerializer(lambda month: f"{month:%Y-%m}", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"}),
+    WithJsonSchema({"type": "string", "pattern": MONTH_PATTERN}),
 ]
 """A month, given strictly as `YYYY-MM`, held as the date of its first day."""
 
@@ -146,6 +170,7 @@ Hours: TypeAlias = Annotated[
             "type": "number",
             "minimum": 0,
             "maximum": float(MAX_MONTH_HOURS),
+            "multipleOf": 0.01,
             "description": "hours paid for the month, a JSON number with at most two "
             "decimals, 0 to 160.33",
         }
@@ -156,11 +181,16 @@ Hours: TypeAlias = Annotated[
 Cpr: TypeAlias = Annotated[
     str,
     BeforeValidator(_parse_cpr),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{6}-?[0-9]{4}$"}),
+    WithJsonSchema({"type": "string", "pattern": CPR_PATTERN}),
 ]
 """A CPR number, normalized to its 10 digits; its first seven give a real birth date."""
 
-MunicipalityCode: TypeAlias = Annotated[int, Strict(), AfterValidator(_check_municipality)]
+MunicipalityCode: TypeAlias = Annotated[
+    int,
+    Strict(),
+    AfterValidator(_check_municipality),
+    WithJsonSchema({"type": "integer", "enum": sorted(DANISH_MUNICIPALITIES)}),
+]
 """A Danish municipality code (kommunekode) as a JSON integer: 751, not "0751"."""
 
 MAX_ID_CHARS = 128

@@ -27,9 +27,7 @@ from pydantic import (
 
 from domain.cpr import birth_date_from_cpr
 from domain.message_fields import (
-    MAX_MONTH_HOURS as MAX_MONTH_HOURS,
-)
-from domain.message_fields import (
+    JSON_SCHEMA_DRAFT,
     Cpr,
     HolidayChannel,
     Hours,
@@ -47,6 +45,9 @@ from domain.message_fields import (
     Text,
     bad,
     show,
+)
+from domain.message_fields import (
+    MAX_MONTH_HOURS as MAX_MONTH_HOURS,
 )
 from domain.message_fields import (
     InvalidMessage as InvalidMessage,
@@ -380,7 +381,7 @@ _ADAPTER: TypeAdapter[InboundMessage] = TypeAdapter(InboundMessage)
 
 def contract_json_schema() -> dict[str, Any]:
     """The JSON Schema of every inbound message, generated from these models."""
-    return _ADAPTER.json_schema()
+    return {"$schema": JSON_SCHEMA_DRAFT, **_ADAPTER.json_schema()}
 
 
 # --- parsing --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from domain.facts import ExitReason
+from domain.message_fields import JSON_SCHEMA_DRAFT
 
 
 class _Out(BaseModel):
@@ -138,4 +139,4 @@ def dump(model: type[_Out], value: dict[str, Any]) -> dict[str, Any]:
 
 
 def schema(model: type[_Out]) -> dict[str, Any]:
-    return TypeAdapter(model).json_schema()
+    return {"$schema": JSON_SCHEMA_DRAFT, **TypeAdapter(model).json_schema()}

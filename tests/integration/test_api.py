@@ -329,6 +329,39 @@ def test_answers_with_personal_data_are_never_cached(
     assert "no-store" not in client.get("/openapi.json").headers.get("Cache-Control", "")
 
 
+def test_days_are_only_yyyy_mm_dd_and_unknown_parameters_are_refused(
+    api: tuple[TestClient, Store, str],
+) -> None:
+    """pydantic's lax dates read as_of=0 as 1970-01-01 (a Unix time); the command line, and
+    now the API, refuse it. A mistyped parameter is named, not ignored (issue 19, point 7)."""
+    client, _, _ = api
+    auditor = bearer("auditor")
+    for path, params, field in [
+        ("/worklist", {"as_of": "0"}, "as_of"),
+        ("/worklist", {"as_of": "20210420"}, "as_of"),
+        ("/worklist", {"as_of": "2021-W16-2"}, "as_of"),
+        (f"/cases/{MOVED}", {"as_of": "1618876800"}, "as_of"),
+        ("/dead-letters", {"day": "0"}, "day"),
+        ("/worklist", {"known_at": "2021-04-20 10:00"}, "known_at"),
+        ("/access-log", {"since": "0001-1-01"}, "since"),
+        ("/worklist", {"as-of": "2021-04-20"}, "as-of"),
+        ("/cases/0000000000", {}, "cpr"),
+    ]:
+        response = client.get(path, params=params, headers=auditor)
+        assert response.status_code == 422, (path, params, response.text)
+        assert response.json()["error_field"] == field, (path, params, response.text)
+    assert client.get("/worklist", params={"as_of": "2021-04-20"}, headers=auditor).is_success
+    # The first day there is: before UTC's first moment in Copenhagen, read as that moment.
+    assert client.get("/access-log", params={"since": "0001-01-01"}, headers=auditor).is_success
+
+
+def test_dead_letter_retry_is_not_read_as_an_id(api: tuple[TestClient, Store, str]) -> None:
+    client, _, _ = api
+    response = client.get("/dead-letters/retry", headers=bearer("auditor"))
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert client.delete("/dead-letters/7", headers=bearer("auditor")).headers["allow"] == "GET"
+
+
 def test_bad_parameters_are_422_with_the_field(api: tuple[TestClient, Store, str]) -> None:
     client, _, _ = api
     auditor = bearer("auditor")
