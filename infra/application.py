@@ -259,12 +259,17 @@ class Ledighed:
     # --- dead letters -------------------------------------------------------------------
 
     def dead_letters(
-        self, status: str = "open", topic: str | None = None, day: date | None = None
+        self,
+        status: str = "open",
+        topic: str | None = None,
+        day: date | None = None,
+        members: list[UUID] | None = None,
     ) -> list[dict[str, Any]]:
-        return dead_letters.listing(self.store, status, topic, day)
+        """The dead letters; their members' ids into `members` if given (the access log)."""
+        return dead_letters.listing(self.store, status, topic, day, members)
 
-    def dead_letter_raw(self, letter_id: int) -> bytes | None:
-        return dead_letters.raw_bytes(self.store, letter_id)
+    def dead_letter_raw(self, letter_id: int, members: list[UUID] | None = None) -> bytes | None:
+        return dead_letters.raw_bytes(self.store, letter_id, members)
 
     def retry_dead_letters(self, letter_ids: list[int] | None) -> dict[str, list[int]]:
         """Open dead letters applied again (None: every open one), each with the retry."""

@@ -5,23 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import select, update
 
 from consumers.records import InboundRecord
 from infra.ingest import Report
 from infra.store import tables
-from infra.store.shredding import open_row
+from infra.store.shredding import letter_cpr, open_row
 from infra.store.store import Store
 
 STATUSES = ("open", "resolved", "all")
 
 
 def listing(
-    store: Store, status: str = "open", topic: str | None = None, day: date | None = None
+    store: Store,
+    status: str = "open",
+    topic: str | None = None,
+    day: date | None = None,
+    members: list[UUID] | None = None,
 ) -> list[dict[str, Any]]:
     """The dead letters, first seen first: by status, source topic (or file) and the day
-    they were last seen (UTC)."""
+    they were last seen (UTC); the members they belong to go into `members` if given (for
+    the access log)."""
     table = tables.dead_letters
     query = select(table).order_by(table.c.id)
     if status != "all":
@@ -31,9 +37,21 @@ def listing(
         query = query.where(table.c.last_seen >= start, table.c.last_seen < start + timedelta(1))
     with store.engine.connect() as conn:
         rows = [open_row(store.ring, r) for r in conn.execute(query).mappings()]
-    return [
-        _summary(r) for r in rows if topic is None or r["source"].get("topic") == topic
-    ]
+    shown = [r for r in rows if topic is None or r["source"].get("topic") == topic]
+    if members is not None:
+        members.extend(_members(store, shown))
+    return [_summary(r) for r in shown]
+
+
+def _members(store: Store, opened: list[dict[str, Any]]) -> list[UUID]:
+    """The members whose CPRs the opened letters are sealed under (letter_cpr: the CPR the
+    decoder reads); an erased letter, or one of no member, names none."""
+    cprs = {
+        letter_cpr(r["value"] if r["value"] is not None else r["raw"], r["record_key"])
+        for r in opened
+        if r["value"] is not None or r["raw"] is not None
+    }
+    return sorted(store.member_ids(c for c in cprs if c is not None).values())
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -59,8 +77,11 @@ def _iso(moment: datetime) -> str:
     return aware.astimezone(UTC).isoformat()
 
 
-def raw_bytes(store: Store, letter_id: int) -> bytes | None:
-    """The message exactly as it came (None: no such dead letter)."""
+def raw_bytes(
+    store: Store, letter_id: int, members: list[UUID] | None = None
+) -> bytes | None:
+    """The message exactly as it came (None: no such dead letter); its member goes into
+    `members` if given."""
     table = tables.dead_letters
     with store.engine.connect() as conn:
         found = conn.execute(select(table).where(table.c.id == letter_id)).mappings().first()
@@ -69,6 +90,8 @@ def raw_bytes(store: Store, letter_id: int) -> bytes | None:
     row = open_row(store.ring, found)
     if row["raw"] is None and row["value"] is None:
         raise ValueError(f"dead letter {letter_id} was erased (its key is deleted)")
+    if members is not None:
+        members.extend(_members(store, [row]))
     return row["value"] if row["value"] is not None else row["raw"].encode("utf-8")
 
 

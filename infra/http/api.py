@@ -318,9 +318,13 @@ def create_app(
         who: Principal = operator,
     ) -> Any:
         """The rejected messages, one per content (`ledighed dead-letters --json`)."""
-        rows = ledighed.dead_letters(status, topic, day)
-        # Dead letters may hold CPRs (in their ids or errors): the read is logged, by whom.
-        record_access(who, "dead-letters", [], len(rows), status=status, topic=topic, day=day)
+        members: list[UUID] = []
+        rows = ledighed.dead_letters(status, topic, day, members)
+        # Dead letters hold CPRs: the read is logged, by whom and of which members, so that
+        # `access-log --cpr` finds it (issue 26).
+        record_access(
+            who, "dead-letters", members, len(rows), status=status, topic=topic, day=day
+        )
         return rows
 
     @app.get(
@@ -331,10 +335,11 @@ def create_app(
     )
     def dead_letter_raw(letter_id: LetterPath, who: Principal = operator) -> Response:
         """The message exactly as it came (`ledighed dead-letters show ID`)."""
-        raw = ledighed.dead_letter_raw(letter_id)
+        members: list[UUID] = []
+        raw = ledighed.dead_letter_raw(letter_id, members)
         if raw is None:
             raise HTTPException(404, f"no dead letter {letter_id}")
-        record_access(who, "dead-letter", [], 1, id=letter_id)
+        record_access(who, "dead-letter", members, 1, id=letter_id)
         return Response(raw, media_type="application/octet-stream")
 
     @app.post("/dead-letters/retry", tags=["dead letters"], responses=ERRORS)

@@ -236,3 +236,23 @@ def test_the_old_jobcenter_gets_the_one_message_that_moves_a_case_away_and_no_la
     assert seen("t-751") == [1, 2, 3, 6]
     assert seen("t-167") == [3, 4, 5, 6]
     assert seen("t-all") == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_read_of_dead_letters_is_logged_with_the_members_they_belong_to(
+    api: tuple[TestClient, Store, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 26: dead-letter reads were logged without their members, so `access-log --cpr`
+    missed them. Scenario 03's member 2509791234 has dead letters (a missing month, a wrong
+    date, a municipality that is none); the list and one letter name the member."""
+    client, store, url = api
+    member = str(store.member_ids(["2509791234"])["2509791234"])
+    letters = client.get("/dead-letters", params={"status": "all"}, headers=bearer("t-aud"))
+    assert letters.status_code == 200
+    of_member = [row for row in letters.json() if row["message_id"] in ("s3-06", "s3-08")]
+    assert len(of_member) == 2, letters.json()
+    one = client.get(f"/dead-letters/{of_member[0]['id']}", headers=bearer("t-sys"))
+    assert one.status_code == 200 and b"2509791234" in one.content
+    _, logged = cli(url, capsys, "access-log", "--cpr", "2509791234")
+    assert [e["what"] for e in logged] == ["dead-letters", "dead-letter"]
+    assert all(member in e["member_ids"] for e in logged)
+    assert "2509791234" not in json.dumps(logged)
