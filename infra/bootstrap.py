@@ -63,6 +63,13 @@ def store_schema(db_url: str) -> StoreSchema:
     return StoreSchema(create_engine(sqlalchemy_url(db_url)), sqlalchemy_url(db_url))
 
 
+def check_keys(db_url: str) -> None:
+    """The store's key file checked against it (KeysRefused), before a service makes its
+    lock file or starts a broker; for a new SQLite store it is made, as opening would."""
+    url = sqlalchemy_url(db_url)
+    key_check.keys_for(url, key_check.probe(url), "create")
+
+
 def init_keys(db_url: str) -> dict[str, Any]:
     """`ledighed keys init`: the key file of a store that has none, made (the only way on
     PostgreSQL without a given LEDIGHED_SECRETS_FILE); its fingerprints recorded in the

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,6 +83,24 @@ def test_a_sqlite_store_copied_without_its_key_file_is_refused_and_nothing_is_ma
         refused(code, err, key_file, "restore")
         assert sorted(p.name for p in copy.parent.iterdir()) == before, argv
     assert not any(no_keys_anywhere.rglob("*")), "nothing made in the config dir either"
+    # The service and the HTTP API too: refused at start, no lock file, no broker started.
+    for argv in (["run", "--kafka", "127.0.0.1:9"], ["serve", "--port", "9"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "infra.cli", *argv, "--db", f"sqlite:///{copy}"],
+            capture_output=True, text=True, timeout=120, env=os.environ.copy(),
+        )
+        refused(done.returncode, done.stderr, key_file, "restore")
+        assert sorted(p.name for p in copy.parent.iterdir()) == before, argv
+
+
+def test_key_files_are_ignored_by_git() -> None:
+    root = Path(__file__).parents[2]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    for name in ("ledighed.db.secrets.json", "secrets.json", "data/store.db.secrets.json"):
+        assert subprocess.run(["git", "check-ignore", "-q", name], cwd=root).returncode == 0, name
+    kept = "tests/releases/r1-7d25b3d/store.sqlite.secrets.json"  # test keys of generated data
+    assert subprocess.run(["git", "check-ignore", "-q", kept], cwd=root).returncode == 1
 
 
 def test_a_store_whose_key_file_is_missing_is_refused_on_every_store(
