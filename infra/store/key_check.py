@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import Connection, Engine, create_engine, inspect, make_url, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from infra.store import migrations, tables
 from infra.store.secrets import Secrets, create, key_path, load
+from infra.store.shredding import _unwrap as unwrap
 
 Access = Literal["read", "write", "create"]
 """What an opening may do: only read; write (and so record the fingerprints of keys not yet
@@ -42,6 +44,9 @@ class StoreKeys:
     schema: migrations.SchemaState | None
     sealed: bool = False  # it holds rows sealed or keyed with its keys
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # One wrapped data key (key id, bytes): a store written before fingerprints were
+    # recorded tells its master key by this opening.
+    sample_key: tuple[str, bytes] | None = None
 
     @property
     def has_keys(self) -> bool:
@@ -89,7 +94,11 @@ def _read(engine: Engine) -> StoreKeys:
             if name in present
         )
         found = recorded(conn) if tables.key_fingerprints.name in present else {}
-    return StoreKeys(schema=schema, sealed=sealed, fingerprints=found)
+        sample = None
+        if sealed and "master" not in found:
+            row = conn.execute(select(tables.keys.c.key_id, tables.keys.c.wrapped).limit(1)).first()
+            sample = (row[0], bytes(row[1])) if row is not None else None
+    return StoreKeys(schema=schema, sealed=sealed, fingerprints=found, sample_key=sample)
 
 
 def recorded(conn: Connection) -> dict[str, str]:
@@ -110,6 +119,17 @@ def mismatch(secrets: Secrets, fingerprints: dict[str, str]) -> str | None:
     return None
 
 
+def _opens(secrets: Secrets, sample_key: tuple[str, bytes] | None) -> str | None:
+    """Why the master key does not open the store's data keys (None: it does, or none)."""
+    if sample_key is None:
+        return None
+    try:
+        unwrap(secrets, *sample_key)
+    except InvalidTag:
+        return "its master key does not open the store's data keys"
+    return None
+
+
 def keys_for(db_url: str, found: StoreKeys, access: Access) -> Secrets:
     """The keys of the store by the settings, checked against what it recorded; a key file
     made only for a store that holds nothing sealed, by an opening that may create one."""
@@ -126,14 +146,14 @@ def keys_for(db_url: str, found: StoreKeys, access: Access) -> Secrets:
                 f"no key file {path}, and the store {where(db_url)} has no keys yet: "
                 + _how_keys_are_made(db_url)
             )
-        if sqlite_file(db_url) is None and not given:
+        if not make_url(db_url).drivername.startswith("sqlite") and not given:
             raise KeysRefused(
                 f"no key file {path} for the store {where(db_url)}: "
                 + _how_keys_are_made(db_url)
             )
         create(path)
     secrets = load(path)
-    why = mismatch(secrets, found.fingerprints)
+    why = mismatch(secrets, found.fingerprints) or _opens(secrets, found.sample_key)
     if why is not None:
         raise not_the_stores(path, why, db_url)
     return secrets

@@ -5,6 +5,7 @@ given LEDIGHED_SECRETS_FILE); a read never makes a file."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -231,3 +232,27 @@ def test_keys_from_a_mounted_secret_file(
     finally:
         os.chmod(mount, 0o755)
         os.chmod(mount / "..2026_01_01", 0o755)
+
+
+def test_a_store_from_before_fingerprints_refuses_a_key_file_that_does_not_open_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_keys_anywhere: Path
+) -> None:
+    """A store of the last release (schema 0004, no fingerprints) with a fresh key file
+    beside it: `migrate` is refused and the store stays as it was; with its own key file it
+    migrates and records that file's fingerprints."""
+    release = Path(__file__).parents[1] / "releases" / "r1-7d25b3d"
+    target = tmp_path / "store.db"
+    with gzip.open(release / "store.sqlite.gz", "rb") as src, target.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+    keys = Path(f"{target}.secrets.json")
+    keys.write_text(json.dumps(secrets_module.new_file_content()))
+    url = f"sqlite:///{target}"
+    code, _, err = cli(capsys, "migrate", "--db", url)
+    refused(code, err, str(keys), "master key", "restore")
+    assert cli(capsys, "migrate", "--check", "--db", url)[0] == 1  # still behind
+    shutil.copyfile(release / "store.sqlite.secrets.json", keys)
+    assert cli(capsys, "migrate", "--db", url)[0] == 0
+    assert cli(capsys, "audit", "verify", "--db", url)[0] == 0
+    keys.write_text(json.dumps(secrets_module.new_file_content()))
+    code, _, err = cli(capsys, "case", "--all", "--db", url, "0101000000")
+    refused(code, err, str(keys), "restore")
