@@ -40,8 +40,9 @@ from infra import dead_letters, projections, reads
 from infra.clock import SYSTEM_CLOCK, Clock
 from infra.ingest import Report, apply_batch, apply_messages, batches, file_records
 from infra.settings import Settings
-from infra.store import access_log, migrations, tables
+from infra.store import access_log, key_check, migrations, tables
 from infra.store.hashchain import Break, verify
+from infra.store.key_check import KeysRefused
 from infra.store.migrations import SchemaState, StoreNotMigrated
 from infra.store.persistence import SQLITE_BUSY_TIMEOUT_S
 from infra.store.store import Store, sqlalchemy_url
@@ -57,6 +58,7 @@ __all__ = [
     "DEAD_LETTER_STATUSES",
     "PROJECTIONS",
     "SQLITE_BUSY_TIMEOUT_S",
+    "KeysRefused",
     "Ledighed",
     "Report",
     "StoreNotMigrated",
@@ -431,15 +433,18 @@ class StoreSchema:
     """`ledighed migrate`: the store's schema before the store can open (a store behind
     this release's schema is refused by `Store`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, db_url: str | None = None) -> None:
         self.engine = engine
+        self.db_url = db_url or engine.url.render_as_string(hide_password=False)
 
     def state(self) -> SchemaState:
         return migrations.state(self.engine)
 
     def upgrade(self) -> tuple[str | None, str]:
-        """Every migration the store lacks applied; (from, to)."""
-        return migrations.upgrade(self.engine)
+        """Every migration the store lacks applied, with the store's own keys (checked
+        against it first; made only for a store that has nothing sealed yet); (from, to)."""
+        secrets = key_check.keys_for(self.db_url, key_check.probe(self.db_url), "create")
+        return migrations.upgrade(self.engine, secrets=secrets)
 
     def close(self) -> None:
         self.engine.dispose()

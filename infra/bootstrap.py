@@ -8,6 +8,7 @@ tools ask it; no other module constructs these (tests may).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -19,6 +20,9 @@ from infra.clock import SYSTEM_CLOCK, Clock, DayClock
 from infra.kafka.broker import LocalBroker, default_topics, ensure_topics
 from infra.kafka.publisher import Publisher
 from infra.settings import Settings
+from infra.store import backup as store_backup
+from infra.store import key_check
+from infra.store.key_check import Access
 from infra.store.store import Store, sqlalchemy_url
 
 # The service's claim on a SQLite file (infra/runtime/run.py), re-exported for it.
@@ -29,18 +33,24 @@ from projections.runner import Projection
 BOOTSTRAP_TIMEOUT_MS = 8000
 
 
-def store(db_url: str) -> Store:
-    """The event store at `db_url` (`Settings.db_url` or a `--db` option)."""
-    return Store(db_url)
+def store(db_url: str, access: Access = "create") -> Store:
+    """The event store at `db_url` (`Settings.db_url` or a `--db` option); `access`: what
+    the opening may do to the store's keys (infra/store/key_check.py)."""
+    return Store(db_url, access)
 
 
-def application(settings: Settings, over: Store | None = None, at: Clock | None = None) -> Ledighed:
+def application(
+    settings: Settings,
+    over: Store | None = None,
+    at: Clock | None = None,
+    access: Access = "create",
+) -> Ledighed:
     """The application over the store at `settings.db_url` (or `over` a store a test
     opened already), with its read models (they live as long as the application, so that
     a running service's worklist keeps the cases it has seen) and the clock `at` (by
     default the machine's)."""
     if over is None:
-        opened = store(settings.db_url)
+        opened = store(settings.db_url, access)
         opened.cache_size = settings.cache_aggregates
     else:
         opened = over  # a store a test or a tool opened, with the cache it set
@@ -55,7 +65,33 @@ def application(settings: Settings, over: Store | None = None, at: Clock | None 
 
 def store_schema(db_url: str) -> StoreSchema:
     """The store's schema, to check or migrate before the store itself can open."""
-    return StoreSchema(create_engine(sqlalchemy_url(db_url), hide_parameters=True))
+    return StoreSchema(
+        create_engine(sqlalchemy_url(db_url), hide_parameters=True), sqlalchemy_url(db_url)
+    )
+
+
+def check_keys(db_url: str) -> None:
+    """The store's key file checked against it (KeysRefused), before a service makes its
+    lock file or starts a broker; for a new SQLite store it is made, as opening would."""
+    url = sqlalchemy_url(db_url)
+    key_check.keys_for(url, key_check.probe(url), "create")
+
+
+def init_keys(db_url: str) -> dict[str, Any]:
+    """`ledighed keys init`: the key file of a store that has none, made (the only way on
+    PostgreSQL without a given LEDIGHED_SECRETS_FILE); its fingerprints recorded in the
+    store (a new one is made at this release's schema)."""
+    url = sqlalchemy_url(db_url)
+    path, made = key_check.init(url)
+    found = key_check.probe(url)
+    if found.schema is None or found.schema.new or found.schema.at_head:
+        Store(url, "write").close()  # records the fingerprints
+    return {"key_file": str(path), "made": made, "store": key_check.where(url)}
+
+
+def backup(db_url: str, dest: Path) -> dict[str, Any]:
+    """`ledighed backup DEST`: a consistent copy of a SQLite store beside its key file."""
+    return store_backup.backup(sqlalchemy_url(db_url), dest)
 
 
 def kafka_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> KafkaConsumer:

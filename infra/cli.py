@@ -21,6 +21,7 @@ from infra import bootstrap as compose
 from infra import text_ops, text_reads
 from infra.application import (
     SQLITE_BUSY_TIMEOUT_S,
+    KeysRefused,
     Ledighed,
     Report,
     StoreNotMigrated,
@@ -71,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ValueError,
         ModuleNotFoundError,
         StoreNotMigrated,
+        KeysRefused,
         persistence.IntegrityError,
     ) as error:
         # Input a person got wrong (a file, a store URL, a broker address, a setting):
@@ -151,7 +153,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         _require_existing_sqlite(settings.db_url)
     if args.command == "migrate":
         return _migrate(settings.db_url, args.check, args.json)
-    ledighed = compose.application(settings)
+    if args.command == "keys":
+        made = compose.init_keys(settings.db_url)
+        _print(made, args.json, text_ops.keys_init_text(made))
+        return 0
+    if args.command == "backup":
+        written = compose.backup(settings.db_url, Path(args.dest))
+        _print(written, args.json, text_ops.backup_text(written))
+        return 0
+    ledighed = compose.application(settings, access=_access(args))
     try:
         return _run(args, settings, ledighed)
     finally:
@@ -191,6 +201,17 @@ def _migrate(db_url: str, check_only: bool, as_json: bool) -> int:
 
 CREATES_THE_STORE = frozenset({"ingest", "run", "serve", "demo"})
 """Commands that write messages and may start a new store; the rest need one that exists."""
+
+
+def _access(args: argparse.Namespace) -> str:
+    """What the command may do to the store's keys: make them for a new store (the commands
+    that may start one), record their fingerprints (a write) or only read (never a file)."""
+    if args.command in CREATES_THE_STORE:
+        return "create"
+    action = getattr(args, "action", None)
+    if args.command in ("tick", "erase") or action in ("retry", "rebuild"):
+        return "write"
+    return "read"
 
 
 def _require_existing_sqlite(db_url: str) -> None:

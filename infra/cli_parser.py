@@ -195,6 +195,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="only say where the store stands; exit 1 if behind"
     )
 
+    p = commands.add_parser("keys", help="the store's key file (README: Keys and backups)")
+    keys = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys.add_parser(
+        "init",
+        parents=[common],
+        help="make the key file of a store that has none (PostgreSQL: once, before any instance)",
+    )
+
+    p = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="a consistent copy of a SQLite store and its key file (PostgreSQL: the key file)",
+    )
+    p.add_argument(
+        "dest", metavar="DEST", help="the copy's file (its key file goes to DEST.secrets.json)"
+    )
+
     p = commands.add_parser("schema", help="the JSON Schema of a message of the contract")
     p.add_argument("name", nargs="?", default="inbound", choices=sorted(SCHEMAS))
 

@@ -88,9 +88,9 @@ class Settings(BaseSettings):
     # Each token's requests: a bucket of `burst` refilled at `rate_per_s`; empty: 429.
     api_rate_per_s: float = Field(20.0, gt=0)
     api_rate_burst: int = Field(100, ge=1)
-    # Keys kept outside the database (infra/store/secrets.py): a JSON file, made on first use
-    # beside a SQLite store or in the user's config dir when unset; `chain_key` overrides
-    # the hash chain's current key.
+    # Keys kept outside the database (infra/store/secrets.py): a JSON file (a mounted secret
+    # too), beside a SQLite store or in the user's config dir when unset, checked against the
+    # store's fingerprints (infra/store/key_check.py); `chain_key` overrides the chain's key.
     secrets_file: str | None = None
     chain_key: str | None = None
     # Days a dead letter whose member cannot be told stays readable (its own key is then

@@ -139,3 +139,21 @@ def erase_text(erased: bool, cpr: str) -> str:
 
 def written_text(path: str) -> str:
     return f"wrote {path}" if path else NOTHING
+
+
+def keys_init_text(made: dict[str, Any]) -> str:
+    if not made["made"]:
+        return f"the key file {made['key_file']} is the store's already ({made['store']})"
+    return (
+        f"made the key file {made['key_file']} (mode 0600) for the store {made['store']}: back "
+        "it up apart from the database and give every instance the same file "
+        "(LEDIGHED_SECRETS_FILE)"
+    )
+
+
+def backup_text(written: dict[str, Any]) -> str:
+    lines = [f"wrote {written['store']}"] if written["store"] else []
+    lines.append(f"wrote {written['key_file']} (the store's keys: keep it apart from the copy)")
+    if written["pg_dump"]:
+        lines.append(f"the database itself: {written['pg_dump']}")
+    return "\n".join(lines)

@@ -11,11 +11,17 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL, make_url
 
+from infra.store.secrets import create as _create_key_file
+from infra.store.secrets import default_path
+
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-# The key file of a PostgreSQL store (infra/store/secrets.py) goes to the user's config dir when
-# no LEDIGHED_SECRETS_FILE is set: for the tests (and the commands they run), a temporary one.
+# The key file of a PostgreSQL store (infra/store/secrets.py) is looked for in the user's config
+# dir when no LEDIGHED_SECRETS_FILE is set: for the tests (and the commands they run), a
+# temporary one, with one key file in it that every test's database uses, as `ledighed keys
+# init` makes it (a PostgreSQL store makes none of its own).
 os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="ledighed-test-config-"))
+_create_key_file(default_path("postgresql://"))
 
 
 def _admin_url() -> URL:

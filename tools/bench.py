@@ -129,7 +129,13 @@ def postgres_target(admin_url: str) -> Target:
         with psycopg.connect(_libpq_dsn(admin), autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
+            url = admin.set(database=name).render_as_string(hide_password=False)
+            # A PostgreSQL store makes no keys of its own: as an operator would, `keys init`
+            # (the config dir's key file, made once and then shared by every bench database).
+            from infra.bootstrap import init_keys
+
+            init_keys(url)
+            yield url
         finally:
             with psycopg.connect(_libpq_dsn(admin), autocommit=True, connect_timeout=5) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

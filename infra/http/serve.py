@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 
+from infra import bootstrap as compose
 from infra.http.api import create_app
 from infra.http.api_auth import load_tokens
 from infra.http.api_limits import ReadTimeoutH11Protocol
@@ -45,6 +46,7 @@ def _warn_without_tokens(settings: Settings) -> None:
 
 def serve(settings: Settings, host: str, port: int) -> int:
     """`ledighed serve`: the API in the foreground until SIGTERM/SIGINT."""
+    compose.check_keys(settings.db_url)  # a missing or wrong key file: refused first, alone
     _warn_without_tokens(settings)
     log.info(
         f"HTTP API on http://{host}:{port} (OpenAPI: /docs, /openapi.json; pages: /ui/)",

@@ -25,6 +25,7 @@ def run_service(
         from infra.http.api_auth import load_tokens
 
         load_tokens(settings.api_tokens, settings.api_tokens_file)
+    compose.check_keys(settings.db_url)  # a missing or wrong key file: refused, nothing made
     logs.configure()
     # One service a SQLite file (refused here, before a broker starts); PostgreSQL: many.
     with compose.single_writer(settings.db_url):

@@ -1,10 +1,11 @@
 """The keys kept outside the database: the hash chain's HMAC keys, the key of the keyed
 hashes of message ids, and the master key that wraps each member's data key.
 
-They come from `LEDIGHED_SECRETS_FILE` (a JSON file), with `LEDIGHED_CHAIN_KEY` overriding
-the chain's current key. With neither, a file is made on first use, mode 0600, beside a
-SQLite store (`<file>.secrets.json`) or in the user's config dir (for PostgreSQL), and one
-log line says where. Nothing here is ever written to the database.
+They come from `LEDIGHED_SECRETS_FILE` (a JSON file, e.g. a mounted compose or Kubernetes
+secret), with `LEDIGHED_CHAIN_KEY` overriding the chain's current key; else from
+`<file>.secrets.json` beside a SQLite store or the user's config dir (for PostgreSQL). Which
+keys belong to which store, and when a file may be made, is infra/store/key_check.py's.
+Nothing here is ever written to the database (only the keys' fingerprints are, there).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Secrets:
     dedup_key: bytes
     master_key: bytes
     path: str | None = field(default=None, compare=False)
+    # The chain key ids of the file itself (not LEDIGHED_CHAIN_KEY's), whose fingerprints the
+    # store records.
+    file_chain_ids: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def chain_key(self) -> bytes:
@@ -50,6 +54,19 @@ class Secrets:
     def content_hash(self, content: bytes) -> str:
         """A dead letter's identity: a keyed hash of its exact bytes."""
         return hmac.new(self.dedup_key, b"letter\x00" + content, "sha256").hexdigest()
+
+    def fingerprints(self) -> dict[str, str]:
+        """What the store records of its keys, by name: an HMAC of a fixed label under each
+        key (which tells the keys apart, never the keys themselves)."""
+        keys = {"master": self.master_key, "dedup": self.dedup_key}
+        keys.update({f"chain:{kid}": self.chain_keys[kid] for kid in sorted(self.file_chain_ids)})
+        return {
+            name: hmac.new(key, FINGERPRINT_LABEL, "sha256").hexdigest()
+            for name, key in keys.items()
+        }
+
+
+FINGERPRINT_LABEL = b"ledighed key fingerprint v1"
 
 
 def _b64(data: bytes) -> str:
@@ -69,6 +86,14 @@ def new_file_content() -> dict[str, Any]:
     }
 
 
+def key_path(db_url: str) -> tuple[Path, bool]:
+    """Where the store's key file is, and whether it was given (LEDIGHED_SECRETS_FILE)."""
+    from infra.settings import Settings
+
+    given = Settings().secrets_file
+    return (Path(given), True) if given else (default_path(db_url), False)
+
+
 def default_path(db_url: str) -> Path:
     """Beside a SQLite file; else in the user's config dir."""
     if db_url.startswith("sqlite:///") and len(db_url) > len("sqlite:///"):
@@ -79,17 +104,19 @@ def default_path(db_url: str) -> Path:
     return Path(base) / "ledighed" / "secrets.json"
 
 
-def _create(path: Path) -> None:
+def create(path: Path) -> bool:
+    """Make a key file of new random keys, mode 0600; False: it was there already."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return  # made meanwhile by another process: use that one
+        return False  # made meanwhile by another process: use that one
     with os.fdopen(fd, "w") as out:
         json.dump(new_file_content(), out, indent=1)
         out.flush()
         os.fsync(out.fileno())
     log.warning("created the key file %s (mode 0600): back it up apart from the database", path)
+    return True
 
 
 def read(path: Path, chain_key: str | None = None) -> Secrets:
@@ -110,27 +137,26 @@ def read(path: Path, chain_key: str | None = None) -> Secrets:
         dedup_key=_unb64(data["dedup_key"]),
         master_key=_unb64(data["master_key"]),
         path=str(path),
+        file_chain_ids=frozenset(data["chain_keys"]),
     )
 
 
-_loaded: dict[tuple[str, str | None], Secrets] = {}
+def load(path: Path) -> Secrets:
+    """The keys of an existing key file, with the settings' chain key (read each time: a
+    file replaced meanwhile is seen, and the file is small)."""
+    from infra.settings import Settings
+
+    return read(path, Settings().chain_key)
 
 
 def for_store(db_url: str) -> Secrets:
-    """The secrets of the store at `db_url`, from the settings (made on first use)."""
-    from infra.settings import Settings
-
-    settings = Settings()
-    path = Path(settings.secrets_file) if settings.secrets_file else default_path(db_url)
-    cache_key = (str(path.resolve()), settings.chain_key)
-    found = _loaded.get(cache_key)
-    if found is not None and path.exists():
-        return found
+    """The keys of the store at `db_url` by the settings, the file made if missing: only
+    for a recorder made without a `Store` (the library's contract tests). A `Store` and
+    `migrate` check their keys against the store first (infra/store/key_check.py)."""
+    path, _ = key_path(db_url)
     if not path.exists():
-        _create(path)  # a first start (the log line says where: back it up)
-    found = read(path, settings.chain_key)
-    _loaded[cache_key] = found
-    return found
+        create(path)
+    return load(path)
 
 
 def rotate_chain_key(path: Path) -> str:
@@ -145,5 +171,4 @@ def rotate_chain_key(path: Path) -> str:
     with os.fdopen(fd, "w") as out:
         json.dump(data, out, indent=1)
     os.replace(tmp, path)
-    _loaded.clear()
     return kid

@@ -18,7 +18,8 @@ from sqlalchemy import Engine, select
 from domain.case import Case
 from domain.member import Member
 from domain.untrusted import DEFAULT_MAX_MESSAGE_BYTES
-from infra.store import migrations, tables
+from infra.store import key_check, migrations, tables
+from infra.store.key_check import Access
 from infra.store.secrets import Secrets, for_store
 from infra.store.shredding import KeyRing, SealingMapper, open_row
 
@@ -51,12 +52,16 @@ class LedighedApplication(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
+    def __init__(self, env: dict[str, str], secrets: Secrets | None = None) -> None:
+        self._given_secrets = secrets  # checked against the store by `Store` (key_check)
+        super().__init__(env)
+
     def construct_mapper(self) -> Mapper[UUID]:
         """Personal fields of each new event sealed with its aggregate's key (crypto-shredding)."""
         url = self.env.get("SQLALCHEMY_URL")
         if url is None:  # not a SQL store (the tests' in-memory one): nothing to seal
             return super().construct_mapper()
-        self.secrets: Secrets = for_store(url)
+        self.secrets: Secrets = self._given_secrets or for_store(url)
         self.ring = KeyRing(self.secrets, lambda: self.recorder.datastore.engine)  # type: ignore[attr-defined]
         return SealingMapper(self.construct_transcoder(), self.ring)
 
@@ -71,16 +76,23 @@ def sqlalchemy_url(db_url: str) -> str:
 class Store:
     """The store: the application (event store) plus the registry and message tables."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, access: Access = "create") -> None:
         """Open the store; raises migrations.StoreNotMigrated for a store whose schema is
-        not this release's."""
+        not this release's, and key_check.KeysRefused for a key file that is missing or not
+        the store's, before anything is made or written. `access`: what the opening may do
+        (a read never makes a key file; see key_check.Access)."""
         self.url = sqlalchemy_url(db_url)
+        found = key_check.probe(self.url)
+        if found.schema is not None:
+            migrations.refuse(found.schema, db_url)
+        secrets = key_check.keys_for(self.url, found, access)
         self.app = LedighedApplication(
             env={
                 "PERSISTENCE_MODULE": "infra.store.persistence:Factory",
                 "SQLALCHEMY_URL": self.url,
                 "CREATE_TABLE": "y",
-            }
+            },
+            secrets=secrets,
         )
         self.datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
         engine = self.datastore.engine
@@ -96,7 +108,10 @@ class Store:
         # The project's tables come from the migrations: a new store is made at this
         # release's schema, one that is behind or ahead is refused (`ledighed migrate`).
         try:
-            migrations.check(self.engine, db_url)
+            migrations.check(self.engine, db_url, self.secrets)
+            if access != "read":  # the fingerprints of keys not yet recorded (a new store's)
+                with self.engine.begin() as conn:
+                    key_check.record(conn, self.secrets, self.url)
         except BaseException:
             self.close()
             raise

@@ -111,6 +111,16 @@ keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The fingerprints of the key file's keys this store was written with, by key name ("master",
+# "dedup", "chain:k1", …; infra/store/key_check.py): never a key.
+key_fingerprints = Table(
+    "ledighed_key_fingerprints",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 # Per consumer group and partition, the next offset to apply: saved in the transaction
 # of the batch it follows, so the store, not Kafka, says where to resume.
 source_offsets = Table(

@@ -105,6 +105,9 @@ def _build(session: Session, folder: Path) -> dict[str, list[str]]:
     add("projections", "projections", "rebuild", "worklist", "--quiet")
     add("migrate", "migrate", "--check")
     add("timeline", "timeline", CASES[0], "--svg", str(folder / "case.svg"))
+    add("keys", "keys", "init")
+    add("backup", "backup", str(folder / "backup.db"))
+    add("backup", "backup", str(folder / "backup.db"), code=1)
     store = Store(session.db_url)
     try:
         members = store.member_ids(["0203851234"])
@@ -137,7 +140,8 @@ def test_every_commands_text_equals_its_golden_file(
     _numbered_ids(monkeypatch)
     session = Session(f"sqlite:///{tmp_path / 'golden.db'}", capsys)
     outputs = _build(session, tmp_path)
-    outputs["timeline"] = [t.replace(str(tmp_path), "TMP") for t in outputs["timeline"]]
+    for command in ("timeline", "keys", "backup"):
+        outputs[command] = [t.replace(str(tmp_path), "TMP") for t in outputs[command]]
     wrong = []
     for command, shown in outputs.items():
         for one in shown:  # no `None`, `True`/`False` or JSON object in any text

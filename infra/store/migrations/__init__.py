@@ -138,8 +138,9 @@ def _upgrade(
     return before, head()
 
 
-def check(engine: Engine, url: str) -> None:
-    """Refuse a store whose schema is not this release's; make a new one at the head."""
+def check(engine: Engine, url: str, secrets: Any = None) -> None:
+    """Refuse a store whose schema is not this release's; make a new one at the head (with
+    these keys for the migrations that need them)."""
     if state(engine).at_head:
         return
     with one_migrator(engine):
@@ -147,8 +148,15 @@ def check(engine: Engine, url: str) -> None:
         if found.at_head:
             return
         if found.new:
-            _upgrade(engine, lambda _: None)
+            _upgrade(engine, lambda _: None, secrets)
             return
+    refuse(found, url)
+
+
+def refuse(found: SchemaState, url: str) -> None:
+    """Raise StoreNotMigrated for a store that is not new and not at the head."""
+    if found.new or found.at_head:
+        return
     if not found.known:
         raise StoreNotMigrated(
             f"the store {url} is at schema {found.current}, which this release does not know "
