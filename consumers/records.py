@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from domain.untrusted import safe_text
 
+TOMBSTONE = (
+    "a tombstone (a record with no value): there is no message to apply, and nothing of a "
+    "member is deleted by one"
+)
+
 
 @dataclass(frozen=True)
 class InboundRecord:
@@ -19,6 +24,9 @@ class InboundRecord:
     line: int | None = None
     value: bytes | None = None
     key: bytes | None = None  # a Kafka record's key (the member's CPR), kept for the DLQ
+    unreadable: str | None = None
+    """Why there is no message to parse (a tombstone, or a record the Kafka client could not
+    decode): the record becomes a dead letter with this reason, never parsed."""
 
     @property
     def from_kafka(self) -> bool:
@@ -34,7 +42,7 @@ class InboundRecord:
         cls, topic: str, partition: int, offset: int, value: bytes | None, key: bytes | None = None
     ) -> InboundRecord:
         """A Kafka record; bytes that are not UTF-8 are rejected by the parser, and shown
-        escaped in `raw`."""
+        escaped in `raw`. A tombstone (no value) is a dead letter: there is nothing to delete."""
         data = value or b""
         return cls(
             raw=safe_text(data),
@@ -43,6 +51,20 @@ class InboundRecord:
             offset=offset,
             value=data,
             key=key,
+            unreadable=TOMBSTONE if value is None else None,
+        )
+
+    @classmethod
+    def undecodable(cls, topic: str, partition: int, offset: int, error: str) -> InboundRecord:
+        """A record the Kafka client could not decode (its batch's codec, a corrupt batch):
+        where it was and why; its bytes cannot be had from the client."""
+        return cls(
+            raw="",
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            value=b"",
+            unreadable=f"the record could not be read from Kafka ({error}); its bytes are lost",
         )
 
     @classmethod
