@@ -43,28 +43,37 @@ class InboundRecord:
     ) -> InboundRecord:
         """A Kafka record; bytes that are not UTF-8 are rejected by the parser, and shown
         escaped in `raw`. A tombstone (no value) is a dead letter: there is nothing to delete."""
-        data = value or b""
+        if value is None:
+            return cls._without_bytes(topic, partition, offset, TOMBSTONE, key)
         return cls(
-            raw=safe_text(data),
+            raw=safe_text(value),
             topic=topic,
             partition=partition,
             offset=offset,
-            value=data,
+            value=value,
             key=key,
-            unreadable=TOMBSTONE if value is None else None,
         )
 
     @classmethod
     def undecodable(cls, topic: str, partition: int, offset: int, error: str) -> InboundRecord:
         """A record the Kafka client could not decode (its batch's codec, a corrupt batch):
-        where it was and why; its bytes cannot be had from the client."""
+        where it was and why; the client gives none of its bytes."""
+        reason = f"the record could not be read from Kafka ({error}); its bytes are not kept"
+        return cls._without_bytes(topic, partition, offset, reason, None)
+
+    @classmethod
+    def _without_bytes(
+        cls, topic: str, partition: int, offset: int, reason: str, key: bytes | None
+    ) -> InboundRecord:
+        # `raw` names the record, so that each is a dead letter of its own (dead letters
+        # are one per content) and the DLQ's copy says what it stands for.
         return cls(
-            raw="",
+            raw=f"[no message: {topic}:{partition}@{offset}]",
             topic=topic,
             partition=partition,
             offset=offset,
-            value=b"",
-            unreadable=f"the record could not be read from Kafka ({error}); its bytes are lost",
+            key=key,
+            unreadable=reason,
         )
 
     @classmethod
