@@ -183,6 +183,9 @@ class _OneRecordConsumer:
         record = SimpleNamespace(offset=7, value=json.dumps(HELD).encode(), key=None)
         return {TopicPartition("jobnet.events", 0): [record]}
 
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition("jobnet.events", 0)}
+
     def commit(self, offsets: Any) -> None:
         self.committed = offsets
 
