@@ -131,7 +131,8 @@ class InboundConsumer:
             offsets[(record.topic, record.partition)] = record.offset + 1
         if self._with_retries(lambda: self.sink.apply(records, offsets)) is _GAVE_UP:
             return 0  # stopping: nothing of the batch was saved, it is read again next time
-        if skipped is not None:  # saved as dead letters: read on after them
+        if skipped is not None and skipped.partition in self.consumer.assignment():
+            # Saved as dead letters: read on after them (a next owner resumes from the store).
             self.consumer.seek(skipped.partition, skipped.next)
         self.uncommitted.update(offsets)
         self._commit_to_kafka()
@@ -173,13 +174,20 @@ class InboundConsumer:
             finally:
                 reader.close()
         except Exception as failure:  # the broker, while searching: the next poll tries again
-            self.backoff.wait()
-            log.warning("poll failed, retrying", extra={"error": describe(failure)})
-            found = None
+            drop_buffered(self.consumer)
+            delay = self.backoff.wait()
+            log.warning(
+                "poll failed, retrying", extra={"error": describe(failure), "retry_in_s": delay}
+            )
+            return [], None
         if found is None:
             # No partition fails on its own: drop what the consumer buffered and poll again.
             drop_buffered(self.consumer)
-            log.error("poll failed; reading again", extra={"error": describe(error)})
+            delay = self.backoff.wait()
+            log.error(
+                "poll failed; reading again",
+                extra={"error": describe(error), "retry_in_s": delay},
+            )
             return [], None
         tp = found.partition
         log.warning(
