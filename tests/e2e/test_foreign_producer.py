@@ -23,7 +23,7 @@ from consumers.records import TOMBSTONE
 from infra.reads import case_dicts
 from infra.settings import Settings
 from infra.store.store import Store
-from tests.kafka_helpers import ServiceThreads, hours, registration, wait_for
+from tests.kafka_helpers import ServiceThreads, hours, read_until, registration, wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -145,7 +145,13 @@ def test_every_codec_headers_tombstones_and_transactions_from_librdkafka_are_rea
     assert hours_paid(service, cpr, settings) == [120]
     (letter,) = service.ledighed.store.dead_letters()
     assert letter["error"] == TOMBSTONE
-    assert letter["source"]["topic"] == topic and letter["source"]["offset"] is not None
+    where = letter["source"]
+    assert where["topic"] == topic and where["offset"] is not None
+    # In the DLQ: the member's key, a text naming the record (it had no value), the reason.
+    (dead,) = read_until(bootstrap, f"{topic}.dlq", lambda records: len(records) >= 1)
+    assert dead.key == tombstone_cpr.encode()
+    assert dead.value == f"[no message: {topic}:{where['partition']}@{where['offset']}]".encode()
+    assert dict(dead.headers)["error"] == TOMBSTONE.encode()
     assert service.sink.totals.accepted == good  # nothing more, nothing twice
     assert services.alive() and services.errors == []
 
