@@ -27,6 +27,9 @@ from infra.failures import describe
 
 log = logging.getLogger("ledighed.consumer")
 
+COMMIT_TIMEOUT_MS = 10_000
+"""How long a commit to Kafka may wait for the broker; one that times out is tried again."""
+
 CONFLICT_RETRIES = 3
 """Version conflicts in a row retried at once, before they wait like any other failure."""
 
@@ -246,7 +249,8 @@ class InboundConsumer:
             return
         try:
             self.consumer.commit(
-                {TopicPartition(t, p): OffsetAndMetadata(n, "", -1) for (t, p), n in todo.items()}
+                {TopicPartition(t, p): OffsetAndMetadata(n, "", -1) for (t, p), n in todo.items()},
+                timeout_ms=COMMIT_TIMEOUT_MS,
             )
         except Exception as error:
             log.info(
@@ -270,6 +274,7 @@ class InboundConsumer:
             return -1
 
     def close(self) -> None:
+        self._commit_to_kafka()  # what a failed commit left behind, before the member leaves
         self.consumer.close(autocommit=False)
 
 

@@ -186,7 +186,7 @@ class _OneRecordConsumer:
     def assignment(self) -> set[TopicPartition]:
         return {TopicPartition("jobnet.events", 0)}
 
-    def commit(self, offsets: Any) -> None:
+    def commit(self, offsets: Any, timeout_ms: int | None = None) -> None:
         self.committed = offsets
 
 

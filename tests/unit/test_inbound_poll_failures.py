@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from kafka import TopicPartition
-from kafka.errors import KafkaConnectionError
+from kafka.errors import CommitFailedError, KafkaConnectionError
 
 from consumers.inbound import Backoff, InboundConsumer
 from consumers.records import InboundRecord
@@ -47,7 +47,7 @@ class _Consumer:
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks.append((tp, offset))
 
-    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+    def commit(self, offsets: dict[TopicPartition, Any], timeout_ms: int | None = None) -> None:
         self.committed.append(offsets)
 
 
@@ -125,3 +125,33 @@ def test_records_the_client_cannot_decode_become_dead_letters_and_the_partition_
     assert inbound.consumer.seeks == [(TP, 6)]  # after the dead letters are saved
     assert [{tp: m.offset for tp, m in c.items()} for c in inbound.consumer.committed] == [{TP: 6}]
     assert waits == [] and len(readers) == 1 and readers[0].closed
+
+
+class _DroppedOnce(_Consumer):
+    """A member whose first commit fails as when the group dropped it during the batch."""
+
+    def __init__(self) -> None:
+        super().__init__(RuntimeError("unused"))
+        self.error = None
+        self.batch = [SimpleNamespace(offset=n, value=b"{}", key=None) for n in (0, 1, 2)]
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+        batch, self.batch = self.batch, []
+        return {TP: batch} if batch else {}
+
+    def commit(self, offsets: dict[TopicPartition, Any], timeout_ms: int | None = None) -> None:
+        if not self.committed and not getattr(self, "failed", False):
+            self.failed = True
+            raise CommitFailedError("the group has rebalanced")
+        super().commit(offsets)
+
+
+def test_a_failed_commit_is_made_after_the_next_poll_even_with_nothing_new() -> None:
+    consumer, sink = _DroppedOnce(), _Sink()
+    inbound = InboundConsumer(consumer, sink, [TP.topic])  # type: ignore[arg-type]
+    assert inbound.poll_once() == 3
+    assert consumer.committed == []  # the commit failed
+    assert inbound.poll_once() == 0  # nothing new: the store's offsets are committed anyway
+    assert [{tp: m.offset for tp, m in c.items()} for c in consumer.committed] == [{TP: 3}]
+    assert inbound.poll_once() == 0
+    assert len(consumer.committed) == 1  # once Kafka has them, no more commits
