@@ -165,9 +165,9 @@ class InboundConsumer:
     def _unreadable(self, error: BaseException) -> tuple[list[InboundRecord], Unreadable | None]:
         """The records the client failed to decode, found with a reader of their own, as
         dead letters (topic, partition, offset and the client's error), logged once."""
-        owned = sorted(self.consumer.assignment())
-        at = {tp: self.consumer.position(tp) for tp in owned}
         try:
+            owned = sorted(self.consumer.assignment())
+            at = {tp: self.consumer.position(tp) for tp in owned}
             ends = self.consumer.end_offsets(owned)
             # The partitions with records to read first: an empty one costs a wait.
             positions = dict(sorted(at.items(), key=lambda item: ends[item[0]] <= item[1]))

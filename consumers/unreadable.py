@@ -17,6 +17,8 @@ READ_ERRORS: tuple[type[BaseException], ...] = (CorruptRecordError, UnsupportedC
 """What kafka-python raises for what the broker sent, not for the broker: a batch whose codec
 it lacks, one that fails its CRC or cannot be parsed. Decoders raise their own errors too."""
 
+SECURITY_PREFIXES = ("security_protocol", "ssl_", "sasl_")
+
 MAX_SKIPPED = 500
 """Offsets one search steps over at most, so that the consumer polls again in time; the
 next poll finds the rest."""
@@ -38,10 +40,12 @@ class Unreadable:
 
 
 def reader_like(consumer: KafkaConsumer) -> KafkaConsumer:
-    """A consumer with no group that reads as `consumer` does (its brokers, isolation level
-    and CRC checks), waiting little for an empty fetch."""
+    """A consumer with no group that reads as `consumer` does (its brokers and security,
+    isolation level and CRC checks), waiting little for an empty fetch."""
     config = consumer.config
+    security = {k: v for k, v in config.items() if k.startswith(SECURITY_PREFIXES)}
     return KafkaConsumer(
+        **security,
         bootstrap_servers=config["bootstrap_servers"],
         client_id="ledighed-unreadable",
         group_id=None,
