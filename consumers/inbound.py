@@ -1,5 +1,6 @@
 """The inbound consumer: poll a batch, apply it with its offsets in one transaction, then
-commit to Kafka; on every assignment resume from the offsets the store saved."""
+commit to Kafka; on every assignment resume from the offsets the store saved, and bring
+Kafka's committed offsets up to them."""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
 from consumers.records import InboundRecord
+from consumers.unreadable import (
+    Unreadable,
+    drop_buffered,
+    find_unreadable,
+    is_read_failure,
+    reader_like,
+)
 from infra.failures import describe
 
 log = logging.getLogger("ledighed.consumer")
+
+COMMIT_TIMEOUT_MS = 10_000
+"""How long a commit to Kafka may wait for the broker; one that times out is tried again."""
 
 CONFLICT_RETRIES = 3
 """Version conflicts in a row retried at once, before they wait like any other failure."""
@@ -57,6 +68,9 @@ class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         self.inbound = inbound
 
     def on_partitions_revoked(self, revoked: Any) -> None:
+        # Their next owner commits the store's offsets for them on its assignment.
+        for tp in revoked:
+            self.inbound.uncommitted.pop((tp.topic, tp.partition), None)
         log.info("partitions revoked", extra={"partitions": _names(revoked)})
 
     def on_partitions_assigned(self, assigned: Any) -> None:
@@ -78,13 +92,18 @@ class InboundConsumer:
         batch_size: int = 2000,
         backoff: Backoff | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        reader: Callable[[], KafkaConsumer] | None = None,
     ) -> None:
         self.consumer = consumer
         self.sink = sink
         self.batch_size = batch_size
         self.backoff = backoff or Backoff()
         self.should_stop = should_stop
+        self.reader = reader or (lambda: reader_like(consumer))
         self.applied = 0
+        self.uncommitted: dict[tuple[str, int], int] = {}
+        """The store's next offsets that Kafka may not have yet (a commit failed, or the
+        partition was just assigned): committed after every poll until Kafka has them."""
         consumer.subscribe(list(topics), listener=_ResumeFromStore(self))
 
     def resume(self, assigned: list[TopicPartition]) -> None:
@@ -98,17 +117,16 @@ class InboundConsumer:
                 self.consumer.seek_to_beginning(tp)
             else:
                 self.consumer.seek(tp, offset)
+                # Kafka's copy may be behind (a commit failed when this or another member
+                # was dropped from the group): committed after the poll, not in its callback.
+                self.uncommitted[(tp.topic, tp.partition)] = offset
         log.info("partitions assigned", extra={"partitions": _names(assigned)})
 
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Poll one batch and apply it; returns how many records it applied."""
-        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.batch_size)
-        records = [
-            InboundRecord.from_kafka_record(tp.topic, tp.partition, r.offset, r.value, r.key)
-            for tp, batch in polled.items()
-            for r in batch
-        ]
+        records, skipped = self._poll(timeout_ms)
         if not records:
+            self._commit_to_kafka()
             return 0
         offsets: dict[tuple[str, int], int] = {}
         for record in records:
@@ -116,9 +134,78 @@ class InboundConsumer:
             offsets[(record.topic, record.partition)] = record.offset + 1
         if self._with_retries(lambda: self.sink.apply(records, offsets)) is _GAVE_UP:
             return 0  # stopping: nothing of the batch was saved, it is read again next time
-        self._commit_to_kafka(offsets)
+        if skipped is not None and skipped.partition in self.consumer.assignment():
+            # Saved as dead letters: read on after them (a next owner resumes from the store).
+            self.consumer.seek(skipped.partition, skipped.next)
+        self.uncommitted.update(offsets)
+        self._commit_to_kafka()
         self.applied += len(records)
         return len(records)
+
+    def _poll(self, timeout_ms: int) -> tuple[list[InboundRecord], Unreadable | None]:
+        """One poll's records. A failure of the broker waits and returns none; records the
+        client cannot decode come back as dead letters, with where to read on after them."""
+        try:
+            polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.batch_size)
+        except Exception as error:
+            if not is_read_failure(error):
+                delay = self.backoff.wait()
+                log.warning(
+                    "poll failed, retrying", extra={"error": describe(error), "retry_in_s": delay}
+                )
+                return [], None
+            return self._unreadable(error)
+        self.backoff.reset()
+        return [
+            InboundRecord.from_kafka_record(tp.topic, tp.partition, r.offset, r.value, r.key)
+            for tp, batch in polled.items()
+            for r in batch
+        ], None
+
+    def _unreadable(self, error: BaseException) -> tuple[list[InboundRecord], Unreadable | None]:
+        """The records the client failed to decode, found with a reader of their own, as
+        dead letters (topic, partition, offset and the client's error), logged once."""
+        try:
+            owned = sorted(self.consumer.assignment())
+            at = {tp: self.consumer.position(tp) for tp in owned}
+            ends = self.consumer.end_offsets(owned)
+            # The partitions with records to read first: an empty one costs a wait.
+            positions = dict(sorted(at.items(), key=lambda item: ends[item[0]] <= item[1]))
+            reader = self.reader()
+            try:
+                found = find_unreadable(reader, positions)
+            finally:
+                reader.close()
+        except Exception as failure:  # the broker, while searching: the next poll tries again
+            drop_buffered(self.consumer)
+            delay = self.backoff.wait()
+            log.warning(
+                "poll failed, retrying", extra={"error": describe(failure), "retry_in_s": delay}
+            )
+            return [], None
+        if found is None:
+            # No partition fails on its own: drop what the consumer buffered and poll again.
+            drop_buffered(self.consumer)
+            delay = self.backoff.wait()
+            log.error(
+                "poll failed; reading again",
+                extra={"error": describe(error), "retry_in_s": delay},
+            )
+            return [], None
+        tp = found.partition
+        log.warning(
+            "records could not be read from Kafka; kept as dead letters and skipped",
+            extra={
+                "topic": tp.topic,
+                "partition": tp.partition,
+                "offsets": f"{found.first}-{found.next - 1}",
+                "error": found.error,
+            },
+        )
+        return [
+            InboundRecord.undecodable(tp.topic, tp.partition, offset, found.error)
+            for offset in range(found.first, found.next)
+        ], found
 
     def _with_retries(self, action: Callable[[], Any]) -> Any:
         """Retry a failure of the store or the broker with back-off; never skip the batch.
@@ -149,17 +236,31 @@ class InboundConsumer:
                     extra={"error": describe(error), "retry_in_s": delay},
                 )
 
-    def _commit_to_kafka(self, offsets: dict[tuple[str, int], int]) -> None:
-        # The store already has these offsets; Kafka's copy only helps tools that show lag.
+    def _commit_to_kafka(self) -> None:
+        """Commit the store's offsets that Kafka may lack, for the partitions this member
+        owns. The store already has them; Kafka's copy is for the tools that show lag, so a
+        failure (say, this member was dropped from the group during a long batch) is kept
+        for the next poll, which rejoins the group first."""
+        if not self.uncommitted:
+            return
+        owned = self.consumer.assignment()
+        todo = {k: n for k, n in self.uncommitted.items() if TopicPartition(*k) in owned}
+        if not todo:
+            return
         try:
             self.consumer.commit(
-                {
-                    TopicPartition(t, p): OffsetAndMetadata(n, "", -1)
-                    for (t, p), n in offsets.items()
-                }
+                {TopicPartition(t, p): OffsetAndMetadata(n, "", -1) for (t, p), n in todo.items()},
+                timeout_ms=COMMIT_TIMEOUT_MS,
             )
         except Exception as error:
-            log.info("kafka commit skipped", extra={"error": describe(error)})
+            log.info(
+                "kafka commit failed, tried again after the next poll",
+                extra={"error": describe(error)},
+            )
+            return
+        for key, n in todo.items():
+            if self.uncommitted.get(key) == n:
+                del self.uncommitted[key]
 
     def lag(self) -> int:
         """Records behind the end of the assigned partitions."""
@@ -173,6 +274,7 @@ class InboundConsumer:
             return -1
 
     def close(self) -> None:
+        self._commit_to_kafka()  # what a failed commit left behind, before the member leaves
         self.consumer.close(autocommit=False)
 
 

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from domain.untrusted import safe_text
 
+TOMBSTONE = (
+    "a tombstone (a record with no value): there is no message to apply, and nothing of a "
+    "member is deleted by one"
+)
+
 
 @dataclass(frozen=True)
 class InboundRecord:
@@ -19,6 +24,9 @@ class InboundRecord:
     line: int | None = None
     value: bytes | None = None
     key: bytes | None = None  # a Kafka record's key (the member's CPR), kept for the DLQ
+    unreadable: str | None = None
+    """Why there is no message to parse (a tombstone, or a record the Kafka client could not
+    decode): the record becomes a dead letter with this reason, never parsed."""
 
     @property
     def from_kafka(self) -> bool:
@@ -34,15 +42,38 @@ class InboundRecord:
         cls, topic: str, partition: int, offset: int, value: bytes | None, key: bytes | None = None
     ) -> InboundRecord:
         """A Kafka record; bytes that are not UTF-8 are rejected by the parser, and shown
-        escaped in `raw`."""
-        data = value or b""
+        escaped in `raw`. A tombstone (no value) is a dead letter: there is nothing to delete."""
+        if value is None:
+            return cls._without_bytes(topic, partition, offset, TOMBSTONE, key)
         return cls(
-            raw=safe_text(data),
+            raw=safe_text(value),
             topic=topic,
             partition=partition,
             offset=offset,
-            value=data,
+            value=value,
             key=key,
+        )
+
+    @classmethod
+    def undecodable(cls, topic: str, partition: int, offset: int, error: str) -> InboundRecord:
+        """A record the Kafka client could not decode (its batch's codec, a corrupt batch):
+        where it was and why; the client gives none of its bytes."""
+        reason = f"the record could not be read from Kafka ({error}); its bytes are not kept"
+        return cls._without_bytes(topic, partition, offset, reason, None)
+
+    @classmethod
+    def _without_bytes(
+        cls, topic: str, partition: int, offset: int, reason: str, key: bytes | None
+    ) -> InboundRecord:
+        # `raw` names the record, so that each is a dead letter of its own (dead letters
+        # are one per content) and the DLQ's copy says what it stands for.
+        return cls(
+            raw=f"[no message: {topic}:{partition}@{offset}]",
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            unreadable=reason,
         )
 
     @classmethod

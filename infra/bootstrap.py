@@ -101,6 +101,9 @@ def kafka_consumer(settings: Settings, bootstrap: str, **overrides: Any) -> Kafk
         "group_id": settings.kafka_group,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
+        # A transactional producer's aborted records are never applied; its control records
+        # the client skips.
+        "isolation_level": "read_committed",
         "max_poll_interval_ms": settings.kafka_max_poll_interval_ms,
         "session_timeout_ms": min(
             settings.kafka_session_timeout_ms, settings.kafka_max_poll_interval_ms

@@ -69,5 +69,6 @@ def _one_line(name: str, error: BaseException, limit: int) -> str:
     lines = str(error).strip().splitlines()
     first = lines[0] if lines else ""
     first = first.split(" [SQL: ", 1)[0]
-    text = f"{name}: {first}" if first else name
+    # kafka-python's errors name their class in their text already.
+    text = first if first.startswith(f"{name}: ") else f"{name}: {first}" if first else name
     return _CPR.sub("<cpr>", safe_text(text))[:limit]

@@ -156,6 +156,8 @@ def _apply_one_at_a_time(
 
 
 def _message_id(record: InboundRecord, limits: Limits) -> str | None:
+    if record.unreadable is not None:
+        return None
     try:
         return parse_message(record.payload, limits).message_id
     except InvalidMessage as error:
@@ -190,6 +192,9 @@ def apply_records(
     each record, then apply them in order and commit (`_apply_to`)."""
     parsed: list[tuple[InboundRecord, InboundMessage | InvalidMessage]] = []
     for record in records:
+        if record.unreadable is not None:  # a tombstone, or what the Kafka client could not read
+            parsed.append((record, InvalidMessage(record.unreadable)))
+            continue
         try:
             parsed.append((record, parse_message(record.payload, limits)))
         except InvalidMessage as error:

@@ -865,3 +865,78 @@ def test_a_partition_that_comes_back_is_applied_from_the_store_not_from_a_stale_
     misplaced = {cpr: h for cpr, h in hours_by_case.items() if h != [0, 100]}
     assert not misplaced, f"July's hours not on the member's new case: {misplaced}"
     assert services.errors == []
+
+
+# --- 7. a member dropped from its group in the middle of a batch -------------------------------
+
+
+class Lines(logging.Handler):
+    """The service's log lines of every level (logger `ledighed` and below), by message."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen[record.getMessage()] += 1
+
+
+def committed_in_kafka(bootstrap: str, group: str) -> dict[tuple[str, int], int]:
+    """The group's committed offsets as a lag tool reads them: librdkafka's admin client."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    (future,) = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)]).values()
+    listed = future.result(timeout=30)
+    return {(tp.topic, tp.partition): tp.offset for tp in listed.topic_partitions if tp.offset >= 0}
+
+
+def stored_in(db: Db, group: str) -> dict[tuple[str, int], int]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT topic, partition, next_offset FROM ledighed_source_offsets "
+                "WHERE consumer_group = :group"
+            ),
+            {"group": group},
+        )
+        return {(t, p): n for t, p, n in rows}
+
+
+@pytest.mark.postgres
+def test_a_member_dropped_from_its_group_mid_batch_brings_kafkas_offsets_up_to_the_stores(
+    kafka_settings: Settings, fresh_postgres_url: str, services: ServiceThreads
+) -> None:
+    """The batch outlasts max_poll_interval_ms (held at its offsets' lock): the member is
+    dropped, the batch is saved, its commit to Kafka fails; once the member is back, Kafka's
+    committed offsets equal the store's, with nothing more produced to carry them."""
+    settings = kafka_settings.model_copy(update={"db_url": fresh_postgres_url})
+    lines = Lines()
+    logger = logging.getLogger("ledighed")
+    logger.addHandler(lines)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    db = Db(fresh_postgres_url)
+    try:
+        start_ready(services, settings)
+        stream = on_topics(settings, {i: member_start("d", i, reaches(i)) for i in range(15)})
+        produce_all(settings.kafka_bootstrap or "", stream)
+        with db.batch_stalled():
+            # Past max_poll_interval_ms, the client leaves the group for this member.
+            time.sleep(settings.kafka_max_poll_interval_ms / 1000 + 3)
+        wait_processed(db, len(stream), 60, services.alive)
+        assert lines.seen["kafka commit failed, tried again after the next poll"] >= 1
+        stored = stored_in(db, settings.kafka_group)
+        assert sum(stored.values()) == len(stream)
+        wait_for(
+            lambda: (
+                committed_in_kafka(settings.kafka_bootstrap or "", settings.kafka_group) == stored
+            ),
+            what="Kafka's committed offsets to equal the store's",
+        )
+        assert services.alive() and services.errors == []
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(level)
+        db.close()

@@ -183,7 +183,10 @@ class _OneRecordConsumer:
         record = SimpleNamespace(offset=7, value=json.dumps(HELD).encode(), key=None)
         return {TopicPartition("jobnet.events", 0): [record]}
 
-    def commit(self, offsets: Any) -> None:
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition("jobnet.events", 0)}
+
+    def commit(self, offsets: Any, timeout_ms: int | None = None) -> None:
         self.committed = offsets
 
 
