@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from domain.cpr import normalize_cpr
-from domain.params import HOURS_THRESHOLD
+from domain.params import HOURS_THRESHOLD, PROGRAMME_END
 from infra.application import Ledighed
 from infra.http.api_limits import retry_after
 from infra.http.api_records import ReadRecorder
@@ -68,10 +68,14 @@ def router(ui: Ui) -> APIRouter:
         return page("problem.html", status, title=title, text=text, **chrome(session))
 
     def chrome(session: Session | None) -> dict[str, Any]:
-        """What every page's header shows: who is signed in, and the sign-out form's token."""
+        """What every page's header shows: who is signed in, the sign-out form's token, and
+        the day the server lives on (its clock: `LEDIGHED_TODAY` or the machine's date),
+        past the programme end or not (a message posted then ends its case by R16)."""
+        today = ui.ledighed.today()
+        day = {"server_day": today.isoformat(), "past_end": today > PROGRAMME_END}
         if session is None:
-            return {"who": None, "csrf": ""}
-        return {"who": session.principal, "csrf": sessions.csrf(session.sid)}
+            return {"who": None, "csrf": "", **day}
+        return {"who": session.principal, "csrf": sessions.csrf(session.sid), **day}
 
     # --- signing in and out --------------------------------------------------------------
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from domain.params import PROGRAMME_END as _END
+
+PROGRAMME_END = _END.isoformat()
+
 STATUS = {
     "notice_period": "i opsigelsesperiode",
     "in_trial": "i forsøget",
