@@ -87,3 +87,41 @@ def task_words(task: str) -> str:
 def word(table: dict[str, str], value: object) -> str:
     """The value in words, or the value itself when there is no word for it."""
     return table.get(str(value), str(value)) if value is not None else "\u2013"
+
+
+# --- a form's outcome (infra/ui/outcomes.py) --------------------------------------------------
+
+
+def recorded(type_: str, on: str, detail: str) -> str:
+    """"Samtale holdt 2021-12-20 registreret: CV- og jobsamtale, holdt for sent"."""
+    what = word(MESSAGE_TYPE, type_)
+    return f"{what[:1].upper()}{what[1:]} {on} registreret" + (f": {detail}" if detail else "")
+
+
+def kept(on: str) -> str:
+    """A message only kept on the member (KeptWithoutCase): not a plain success."""
+    return f"Gemt på medlemmet: ingen sag dækker {on}; den anvendes, når en sag gør"
+
+
+def duplicate(message_id: str) -> str:
+    return f"Beskeden {message_id} var allerede registreret: intet nyt gemt"
+
+
+def case_ended(reason: str | None) -> str:
+    return "sagen er afsluttet" + (f" ({word(EXIT_REASON, reason)})" if reason else "")
+
+
+def refused(rule: str | None, reason: str) -> str:
+    """A refusal with the rule that refuses it; nothing was recorded on the case."""
+    by = f" efter {rule}" if rule else ""
+    return f"Afvist{by}, intet registreret på sagen: {reason}"
+
+
+CONFIRM = {
+    "opted_out": "Fravalget afslutter medlemmets forsøg (R11), og medlemmet overdrages til "
+    "jobcentret. Det kan ikke gøres om her.",
+}
+PAST_END_CONFIRM = (
+    "Serverens dag er efter forsøgets slut: beskeden afslutter sagen efter R16, og medlemmet "
+    "overdrages til jobcentret."
+)

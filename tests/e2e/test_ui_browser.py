@@ -249,8 +249,12 @@ def test_a_meeting_recorded_through_the_form_without_javascript_is_in_the_histor
         form.locator("select[name=kind]").select_option("cv_and_job")
         form.locator("input[name=held_on]").fill("2021-04-19")
         form.locator("button[type=submit]").click()
-        page.wait_for_url(f"**sendt={message_id}")
-        assert "Registreret" in page.inner_text("[data-testid=notice]")
+        page.wait_for_url(f"**sendt={message_id}&utfald=*")
+        outcome = page.locator("[data-testid=outcome]")
+        assert outcome.get_attribute("data-outcome") == "recorded"
+        assert outcome.inner_text().startswith("Samtale holdt 2021-04-19 registreret: CV- og")
+        page.reload()  # post/redirect/get: a reload shows the outcome again, posts nothing
+        assert page.locator("[data-testid=outcome]").inner_text() == outcome.inner_text()
         held = page.locator("[data-testid=meeting][data-kind=cv_and_job]")
         assert held.get_attribute("data-held-on") == "2021-04-19"
         assert held.get_attribute("data-state") == "held"
@@ -278,11 +282,13 @@ def test_a_double_submit_is_stored_once(
             const form = document.querySelector("[data-testid=form-meeting-held]");
             const body = new URLSearchParams(new FormData(form));
             const send = () => fetch(form.action, {method: "POST", body: body});
-            return (await Promise.all([send(), send()])).map(r => [r.status, r.url]);
+            const pages = await Promise.all([send(), send()]);
+            return Promise.all(pages.map(async r => [r.status, await r.text()]));
         }"""
     )
     assert [status for status, _ in landed] == [200, 200]
-    assert sorted("dublet=1" in url for _, url in landed) == [False, True]
+    kinds = sorted(html.split('data-outcome="')[1].split('"')[0] for _, html in landed)
+    assert kinds == ["duplicate", "recorded"]
     events = with_id(history_of(served.db_url, capsys, HOLIDAY), message_id)
     assert [e["type"] for e in events] == ["MeetingHeld"]
 
@@ -299,7 +305,14 @@ def test_a_meeting_the_rules_refuse_shows_the_reason_and_stores_only_the_dead_le
     form.locator("input[name=held_on]").fill("2021-04-19")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         form.locator("button[type=submit]").click()
-    assert response.value.status == 422
+    assert response.value.status == 303
+    page.wait_for_url("**utfald=*")
+    # the outcome at the top of the page, in view without scrolling, and beside the form
+    outcome = page.locator("[data-testid=outcome]")
+    assert outcome.get_attribute("data-outcome") == "refused"
+    assert outcome.get_attribute("data-rule") == "R4"
+    assert "R4" in outcome.inner_text() and "2021-03-10" in outcome.inner_text()
+    assert outcome.bounding_box()["y"] < 900
     error = page.locator("[data-testid=form-meeting-held] [data-testid=error]")
     assert "R4: cv_and_job was already held on 2021-03-10" in error.inner_text()
     # the form keeps its message id and values, to be sent again corrected
