@@ -328,6 +328,17 @@ class Ledighed:
         """The worklist's rows, each with its member's id (for the access log)."""
         return reads.worklist_of_members(self.store, day, self.rules, adviser, known_at)
 
+    def worklist_shown(
+        self, day: date, adviser: str | None = None
+    ) -> list[tuple[UUID, dict[str, Any]]]:
+        """The worklist's rows with the case's status, municipality and days overdue (the
+        pages'), each with its member's id."""
+        return reads.worklist_shown(self.store, day, self.rules, adviser)
+
+    def worklist_advisers(self) -> list[str]:
+        """The advisers the store's worklist knows, by name."""
+        return reads.worklist_advisers(self.store)
+
     def handovers(self, known_at: datetime | None = None) -> list[dict[str, Any]]:
         return reads.handovers(self.store, known_at)
 

@@ -21,6 +21,7 @@ from infra.http.api_records import ReadRecorder
 from infra.http.posting import post
 from infra.settings import Settings
 from infra.ui import forms, outcomes, words
+from infra.ui import worklist as worklist_view
 from infra.ui.render import FormError, page, parse_day, read_form, redirect
 from infra.ui.session import COOKIE, LOGIN_COOKIE, PATH, SIGN_IN_ROLES, Session, Sessions
 
@@ -164,24 +165,57 @@ def router(ui: Ui) -> APIRouter:
             day = parse_day(as_of, ui.ledighed.today())
         except ValueError as error:
             return problem(422, "Ugyldig dato", str(error), session)
-        # An adviser's own tasks unless asked otherwise; `adviser=` or `*`: everyone's.
+        # An adviser's own tasks unless asked otherwise; `adviser=` or `*`: everyone's. The
+        # name is matched to the advisers the store knows, whatever its case.
         if adviser is None:
-            only = who.name if who.role == "adviser" else None
+            asked = who.name if who.role == "adviser" else None
         else:
-            only = None if adviser.strip() in ("", "*") else adviser.strip()
-        rows = ui.ledighed.worklist_of_members(day, only)
+            asked = None if adviser.strip() in ("", "*") else adviser.strip()
+        known = ui.ledighed.worklist_advisers()
+        only = next((a for a in known if a.casefold() == (asked or "").casefold()), None)
+        unknown = asked if asked is not None and only is None else None
+        rows = [] if unknown else ui.ledighed.worklist_shown(day, only)
+        chosen = worklist_view.Filter.of(request.query_params)
+        view = worklist_view.shown(rows, chosen)
         ui.recorder.access(
-            who, "worklist", (m for m, _ in rows), len(rows), as_of=day, adviser=only, page="ui"
-        )
-        tasks = [row for _, row in rows]
+            who, "worklist", view.members, len(view.rows), as_of=day, adviser=only, page="ui",
+            **chosen.query(), **({"side": str(view.page)} if view.page > 1 else {}),
+        )  # fmt: skip
+        base = {"as_of": day.isoformat(), "adviser": only or "*", **chosen.query()}
         return page(
             "worklist.html",
             day=day.isoformat(),
             adviser=only,
-            tasks=tasks,
-            overdue=sum(1 for t in tasks if t["overdue"]),
+            unknown=unknown,
+            advisers=known,
+            view=view,
+            chosen=chosen,
+            sorts=list(worklist_view.SORTS),
+            link=lambda **more: f"{PATH}/worklist?" + urlencode({**base, **more}),
             **chrome(session),
         )
+
+    # --- finding a member ----------------------------------------------------------------
+
+    @pages.get("/cases")
+    def find(request: Request, cpr: str = "", as_of: str | None = None) -> Any:
+        """The search field's answer: the member's case, or a page saying there is none."""
+        session = signed_in(request)
+        if session is None:
+            return to_login(request)
+        if limited := too_many(session):
+            return limited
+        try:
+            day = parse_day(as_of, ui.ledighed.today())
+        except ValueError as error:
+            return problem(422, "Ugyldig dato", str(error), session)
+        try:
+            cpr = normalize_cpr(cpr.strip())
+        except ValueError:
+            return problem(422, "Ugyldigt CPR-nummer", words.cpr_error(cpr), session)
+        if ui.ledighed.member_id(cpr) is None:
+            return problem(404, "Ingen sag", words.no_member(cpr), session)
+        return redirect(f"{PATH}/cases/{quote(cpr)}?" + urlencode({"as_of": day.isoformat()}))
 
     # --- a case, and what an adviser does to it -------------------------------------------
 
@@ -210,8 +244,8 @@ def router(ui: Ui) -> APIRouter:
         who = session.principal
         try:
             cpr = normalize_cpr(cpr)
-        except ValueError as error:
-            return problem(422, "Ugyldigt CPR-nummer", str(error), session)
+        except ValueError:
+            return problem(422, "Ugyldigt CPR-nummer", words.cpr_error(cpr), session)
         member_id = ui.ledighed.member_id(cpr)
         cases = ui.ledighed.cases(cpr, day) if member_id else []
         if member_id is None or not cases:

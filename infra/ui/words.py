@@ -125,3 +125,35 @@ PAST_END_CONFIRM = (
     "Serverens dag er efter forsøgets slut: beskeden afslutter sagen efter R16, og medlemmet "
     "overdrages til jobcentret."
 )
+
+
+# --- finding a member -------------------------------------------------------------------------
+
+
+def cpr_error(text: str) -> str:
+    return (
+        f"{text[:20]!r} er ikke et CPR-nummer: skriv 10 cifre med en gyldig fødselsdato, "
+        "med eller uden bindestreg (DDMMÅÅ-XXXX)."
+    )
+
+
+def no_member(cpr: str) -> str:
+    return f"Der er ingen sag for CPR-nummer {cpr[:6]}-{cpr[6:]}."
+
+
+def count(n: int, one: str, many: str) -> str:
+    """"1 overskreden", "2 overskredne": the noun or adjective in number with the count."""
+    return f"{n} {one if n == 1 else many}"
+
+
+TASK_TYPE = {
+    **{f"meeting:{k}": v for k, v in MEETING_KIND.items()},
+    "holiday": "ferieanmodning",
+    "sickness": "sygemelding",
+}
+SORT = {
+    "due": "frist",
+    "overdue": "dage overskredet",
+    "adviser": "rådgiver",
+    "municipality": "kommune",
+}
