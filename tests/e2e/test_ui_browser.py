@@ -16,6 +16,7 @@ import pytest
 
 from infra.cli import main
 from tests.e2e.conftest import Served
+from tests.scenario_helpers import TRIAL_DAY
 
 pytestmark = pytest.mark.browser
 
@@ -407,3 +408,94 @@ def test_the_api_docs_page_works_with_the_network_off(context: Any, served: Serv
     page.wait_for_selector(".swagger-ui .opblock")
     assert page.locator(".swagger-ui .opblock").count() > 10
     assert refused == []  # it did not even try the network
+
+
+# --- the server's day, finding a member, every outcome in view (issue 21) ----------------------
+
+
+def test_the_servers_day_the_search_and_a_message_only_kept_on_the_member(
+    page: Any, served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sign_in(page, "tok-anna")
+    page.goto(f"/ui/worklist?as_of={DAY}")
+    assert page.inner_text("[data-testid=server-day]") == TRIAL_DAY.isoformat()
+    assert page.inner_text("[data-testid=viewed-day]") == DAY
+    assert page.locator("[data-testid=server-past-end]").count() == 0
+    # the search field, with the hyphen, opens the case on the day viewed
+    page.fill("[data-testid=search-cpr]", f"{OVERDUE[:6]}-{OVERDUE[6:]}")
+    page.press("[data-testid=search-cpr]", "Enter")
+    page.wait_for_url(f"**/ui/cases/{OVERDUE}?as_of={DAY}")
+    page.fill("[data-testid=search-cpr]", "0101909999")
+    page.press("[data-testid=search-cpr]", "Enter")
+    page.wait_for_load_state()
+    assert "Der er ingen sag for CPR-nummer 010190-9999" in page.inner_text("main")
+    # a meeting dated before any case: kept on the member, and said so, never a success
+    page.goto(f"/ui/cases/{OVERDUE}?as_of={DAY}")
+    form = page.locator("[data-testid=form-meeting-held]")
+    message_id = form.locator("input[name=message_id]").input_value()
+    form.locator("input[name=held_on]").fill("2020-01-01")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**utfald=*")
+    outcome = page.locator("[data-testid=outcome]")
+    assert outcome.get_attribute("data-outcome") == "kept"
+    assert outcome.inner_text() == (
+        "Gemt på medlemmet: ingen sag dækker 2020-01-01; den anvendes, når en sag gør"
+    )
+    kept = with_id(history_of(served.db_url, capsys, OVERDUE), message_id)
+    assert [e["type"] for e in kept] == ["KeptWithoutCase"]
+
+
+def test_an_opt_out_is_confirmed_first_and_the_ended_case_offers_no_forms(
+    page: Any, served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sign_in(page, "tok-anna")
+    page.goto(f"/ui/cases/{MOVED}?as_of=2021-06-30")  # ended: nothing the rules would take
+    assert page.locator("[data-testid=actions], main form[method=post]").count() == 0
+    assert page.locator("[data-testid=no-forms]").is_visible()
+    page.goto(f"/ui/cases/{OVERDUE}?as_of={DAY}")
+    form = page.locator("[data-testid=form-opted-out]")
+    box = form.locator("[data-testid=confirm]")
+    assert box.get_attribute("required") is not None  # the browser asks before sending
+    before = [r for r in history_of(served.db_url, capsys, OVERDUE) if r["type"] != "CaseRead"]
+    box.evaluate("b => b.removeAttribute('required')")  # as a browser without the check
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("[data-testid=form-confirm]")  # the server asks instead
+    assert "R11" in page.inner_text("[data-testid=confirm-reason]")
+    after = [r for r in history_of(served.db_url, capsys, OVERDUE) if r["type"] != "CaseRead"]
+    assert after == before  # nothing sent yet
+    page.click("[data-testid=confirm-send]")
+    page.wait_for_url("**utfald=*")
+    outcome = page.locator("[data-testid=outcome]")
+    assert outcome.get_attribute("data-outcome") == "recorded"
+    assert "sagen er afsluttet" in outcome.inner_text()
+    assert page.locator("[data-testid=actions]").count() == 0
+    case = cli(served.db_url, capsys, "case", OVERDUE, "--as-of", DAY)
+    assert case["exit"]["reason"] == "opted_out"
+
+
+def test_a_filtered_worklist_page_by_page_is_the_command_lines(
+    page: Any, served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.ui import worklist as worklist_view
+
+    monkeypatch.setattr(worklist_view, "PAGE_ROWS", 1)  # the server runs in this process
+    bents = cli(served.db_url, capsys, "worklist", "--as-of", DAY, "--adviser", "bent")
+    assert len(bents) > 1
+    sign_in(page, "tok-anna")
+    page.goto(f"/ui/worklist?as_of={DAY}")
+    page.select_option("[data-testid=filter-adviser]", "bent")
+    page.click("[data-testid=filter-apply]")
+    page.wait_for_url("**adviser=bent*")
+    assert page.inner_text("[data-testid=open-count]") == str(len(bents))
+    assert page.inner_text("[data-testid=page-count]") == str(len(bents))
+    keys = ("case_id", "task", "due_by", "overdue", "cpr")
+    seen: list[dict[str, Any]] = []
+    while True:
+        seen += rows_on_page(page)
+        following = page.locator("[data-testid=page-next]")
+        if following.count() == 0:
+            break
+        following.click()
+        page.wait_for_load_state()
+        assert "adviser=bent" in page.url  # the filter kept in the URL
+    assert [{k: r[k] for k in keys} for r in seen] == [{k: t[k] for k in keys} for t in bents]
