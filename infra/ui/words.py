@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
+from domain.evidence import place
 from domain.params import PROGRAMME_END as _END
+from infra.text import moment
 
 PROGRAMME_END = _END.isoformat()
 
@@ -114,7 +119,7 @@ def case_ended(reason: str | None) -> str:
 def refused(rule: str | None, reason: str) -> str:
     """A refusal with the rule that refuses it; nothing was recorded on the case."""
     by = f" efter {rule}" if rule else ""
-    return f"Afvist{by}, intet registreret på sagen: {reason}"
+    return f"Afvist{by}, intet registreret på sagen: {refusal_reason(reason)}"
 
 
 CONFIRM = {
@@ -157,3 +162,85 @@ SORT = {
     "adviser": "rådgiver",
     "municipality": "kommune",
 }
+
+
+
+# --- numbers, places, moments, as the pages write them ----------------------------------------
+
+
+def number(value: float | Decimal | str, decimals: int = 2) -> str:
+    """Danish number format: `1.234,56`."""
+    text = f"{Decimal(str(value)):,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def municipality(code: object) -> str:
+    """`København (101)`, as the command line writes it; a dash for none."""
+    return place(int(str(code))) if code not in (None, "") else "\u2013"
+
+
+def copenhagen(iso: object) -> str:
+    """A recorded moment in Copenhagen time with its zone: `2021-04-03 09:30:12 CEST`."""
+    return moment(iso, seconds=True, zone=True)
+
+
+# --- the rules' refusals in Danish (the reason's words, by rule, with their values) -----------
+
+WHAT = {
+    "R7: a meeting cannot be booked": "R7: en samtale kan ikke bookes",
+    "a meeting cannot be held": "en samtale kan ikke registreres som holdt",
+    "R5: extra meetings cannot be agreed": "R5: ekstra samtaler kan ikke aftales",
+    "R14: a holiday cannot be requested": "R14: der kan ikke anmodes om ferie",
+}
+REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), danish)
+    for pattern, danish in (
+        (
+            r"^(?P<what>.+): the member's case is in its notice period and has not started$",
+            "{what}: medlemmets sag er i opsigelsesperioden og er ikke startet",
+        ),
+        (
+            r"^(?P<what>.+) on (?P<day>\S+), before the case started on (?P<start>\S+)$",
+            "{what} den {day}, før sagen startede {start}",
+        ),
+        (
+            r"^R7: a meeting can only be booked while the case is in the trial$",
+            "R7: en samtale kan kun bookes, mens sagen er i forsøget",
+        ),
+        (
+            r"^R7: booking on (?P<on>\S+) lies after the case left the trial on (?P<exit>\S+)$",
+            "R7: bookingen {on} ligger efter, at sagen forlod forsøget {exit}",
+        ),
+        (
+            r"^R4: (?P<kind>\w+) was already held on (?P<day>\S+)$",
+            "R4: {kind} er allerede holdt {day}",
+        ),
+        (
+            r"^R14: holiday request '(?P<id>[^']+)' is not pending$",
+            "R14: ferieanmodningen {id} afventer ikke afgørelse",
+        ),
+        (
+            r"^R14: no holiday request '(?P<id>[^']+)' in the member's case$",
+            "R14: der er ingen ferieanmodning {id} i medlemmets sag",
+        ),
+        (
+            r"^field '(?P<field>\w+)': '(?P<value>[^']*)' is not a date.*$",
+            "feltet {field}: {value!r} er ikke en dato (skriv ÅÅÅÅ-MM-DD)",
+        ),
+        (r"^field '(?P<field>\w+)' is missing$", "feltet {field} mangler"),
+    )
+)
+
+
+def refusal_reason(reason: str) -> str:
+    """A refusal's reason in Danish where the catalogue knows its shape, else as the rule
+    gives it (the contract's English)."""
+    for pattern, danish in REFUSALS:
+        if found := pattern.match(reason):
+            values = found.groupdict()
+            if "what" in values:
+                values["what"] = WHAT.get(values["what"], values["what"])
+            if "kind" in values:
+                values["kind"] = word(MEETING_KIND, values["kind"])
+            return danish.format(**values)
+    return reason

@@ -315,7 +315,7 @@ def test_a_meeting_the_rules_refuse_shows_the_reason_and_stores_only_the_dead_le
     assert "R4" in outcome.inner_text() and "2021-03-10" in outcome.inner_text()
     assert outcome.bounding_box()["y"] < 900
     error = page.locator("[data-testid=form-meeting-held] [data-testid=error]")
-    assert "R4: cv_and_job was already held on 2021-03-10" in error.inner_text()
+    assert "R4: CV- og jobsamtale er allerede holdt 2021-03-10" in error.inner_text()
     # the form keeps its message id and values, to be sent again corrected
     form = page.locator("[data-testid=form-meeting-held]")
     assert form.locator("input[name=message_id]").input_value() == message_id
