@@ -146,9 +146,14 @@ def no_member(cpr: str) -> str:
     return f"Der er ingen sag for CPR-nummer {cpr[:6]}-{cpr[6:]}."
 
 
+def noun(n: int, one: str, many: str) -> str:
+    """The noun or adjective in number with the count `n`: "overskreden", "overskredne"."""
+    return one if n == 1 else many
+
+
 def count(n: int, one: str, many: str) -> str:
-    """"1 overskreden", "2 overskredne": the noun or adjective in number with the count."""
-    return f"{n} {one if n == 1 else many}"
+    """"1 overskreden", "2 overskredne"."""
+    return f"{n} {noun(n, one, many)}"
 
 
 TASK_TYPE = {

@@ -53,3 +53,15 @@ def test_a_case_page_and_the_worklist_in_danish(store_url: str) -> None:  # noqa
     counts = worklist.split('data-testid="worklist-count">')[1].split("</p>")[0]
     overdue = int(counts.split('data-testid="overdue-count"')[1].split(">")[1].split("<")[0])
     assert (" overskreden" if overdue == 1 else " overskredne") in counts
+
+
+def test_the_contracts_codes_are_shown_to_auditors_only(store_url: str) -> None:  # noqa: F811
+    for token, shown in (("t-anna", False), ("t-ida", True)):
+        client = app(store_url, today=DAY)
+        sign_in(client, token)
+        page = client.get(f"/ui/cases/{CASE}?as_of={DAY}").text
+        status = page.split('data-testid="case-status"')[1].split("</dd>")[0]
+        assert status.split(">", 1)[1].startswith("i forsøget")
+        assert ('<code class="contract">in_trial</code>' in status) is shown
+        worklist = client.get(f"/ui/worklist?as_of={DAY}&adviser=*").text
+        assert ('<code class="contract">meeting:' in worklist) is shown
