@@ -249,3 +249,68 @@ def refusal_reason(reason: str) -> str:
                 values["kind"] = word(MEETING_KIND, values["kind"])
             return danish.format(**values)
     return reason
+
+
+# --- the auditor's explanation in words (never a repr) ----------------------------------------
+
+FIELD = {
+    "started_on": "start",
+    "insurance": "forsikring",
+    "municipality_code": "kommune",
+    "in_trial": "i forsøget",
+    "outside_reason": "uden for forsøget fordi",
+    "education_order": "uddannelsespålæg",
+    "kind": "samtale",
+    "due_from": "vindue fra",
+    "due_by": "frist",
+    "held_on": "holdt",
+    "state": "tilstand",
+    "reason": "årsag",
+    "rule": "regel",
+    "status": "status",
+    "first_day": "første dag",
+    "last_day": "sidste dag",
+    "on": "dato",
+}
+SUBJECT = {
+    "enrolment": "tilmelding",
+    "status": "status",
+    "hours_paid": "timer betalt",
+    "expected_end": "forventet slut",
+    "holiday": "ferie",
+    "exit": "udtræden",
+}
+CODES = {
+    **STATUS,
+    **OUTSIDE_REASON,
+    **MEETING_KIND,
+    **MEETING_STATE,
+    **EXIT_REASON,
+    **INSURANCE,
+    **HOLIDAY_STATUS,
+}
+
+
+def subject(text: str) -> str:
+    """An explanation's subject: `meeting:cv_and_job` → "samtale: CV- og jobsamtale"."""
+    head, _, rest = text.partition(":")
+    name = SUBJECT.get(head, "samtale" if head == "meeting" else head)
+    return f"{name}: {CODES.get(rest, rest)}" if rest else name
+
+
+def value(data: object, key: str = "") -> str:
+    """A value of the explanation in Danish words: yes/no, numbers, places, codes by name,
+    an object as "felt: værdi; ..."."""
+    if isinstance(data, dict):
+        return "; ".join(f"{FIELD.get(k, k)}: {value(v, k)}" for k, v in data.items()) or "\u2013"
+    if isinstance(data, list):
+        return ", ".join(value(v) for v in data) or "\u2013"
+    if data is None:
+        return "\u2013"
+    if isinstance(data, bool):
+        return "ja" if data else "nej"
+    if key == "municipality_code":
+        return municipality(data)
+    if isinstance(data, float | Decimal):
+        return number(data)
+    return CODES.get(str(data), str(data))

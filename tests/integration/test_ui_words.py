@@ -65,3 +65,15 @@ def test_the_contracts_codes_are_shown_to_auditors_only(store_url: str) -> None:
         assert ('<code class="contract">in_trial</code>' in status) is shown
         worklist = client.get(f"/ui/worklist?as_of={DAY}&adviser=*").text
         assert ('<code class="contract">meeting:' in worklist) is shown
+
+
+def test_the_auditors_explanation_reads_as_words_never_a_repr(store_url: str) -> None:  # noqa: F811
+    client = app(store_url, today=DAY)
+    sign_in(client, "t-ida")
+    page = client.get(f"/ui/cases/{CASE}?as_of={DAY}").text
+    explained = page.split('data-testid="explain"')[1].split("</table>")[0]
+    for repr_ in ("{'", "True", "False", "None", "': "):
+        assert repr_ not in explained
+    assert "i forsøget: ja" in explained and "Frederiksberg (147)" in explained
+    assert words.value({"hours": 277.333, "in_trial": False}) == "hours: 277,33; i forsøget: nej"
+    assert words.subject("meeting:cv_and_job") == "samtale: CV- og jobsamtale"
