@@ -271,6 +271,20 @@ FIELD = {
     "first_day": "første dag",
     "last_day": "sidste dag",
     "on": "dato",
+    "message_id": "besked",
+    "type": "type",
+    "replaces": "erstatter",
+    "effective_on": "virkning",
+    "jobcenter_municipality_code": "jobcenter",
+    "held": "holdt",
+    "job": "jobsamtaler",
+    "joint": "fælles",
+    "cv": "CV",
+    "availability": "rådighed",
+    "akasse_must": "a-kassen skal",
+    "jobcenter_must": "jobcentret skal",
+    "by": "senest",
+    "joint_at_16_months": "fælles ved 16 måneder",
 }
 SUBJECT = {
     "enrolment": "tilmelding",
@@ -279,6 +293,7 @@ SUBJECT = {
     "expected_end": "forventet slut",
     "holiday": "ferie",
     "exit": "udtræden",
+    "handover": "overdragelse",
 }
 CODES = {
     **STATUS,
@@ -288,6 +303,7 @@ CODES = {
     **EXIT_REASON,
     **INSURANCE,
     **HOLIDAY_STATUS,
+    **HANDOVER_TYPE,
 }
 
 
@@ -309,7 +325,7 @@ def value(data: object, key: str = "") -> str:
         return "\u2013"
     if isinstance(data, bool):
         return "ja" if data else "nej"
-    if key == "municipality_code":
+    if key.endswith("municipality_code"):
         return municipality(data)
     if isinstance(data, float | Decimal):
         return number(data)

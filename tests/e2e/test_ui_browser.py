@@ -377,14 +377,19 @@ def test_an_auditor_sees_the_explanation_and_the_history_and_no_forms(
 # --- pictures for the README --------------------------------------------------------------
 
 
-def test_screenshots_of_the_worklist_and_a_case(page: Any, tmp_path: Path) -> None:
+def test_screenshots_of_the_worklist_a_case_and_the_auditors_view(
+    page: Any, context: Any, tmp_path: Path
+) -> None:
     """Taken on every run; copied into docs/ with LEDIGHED_UI_SCREENSHOTS=1."""
-    sign_in(page, "tok-anna")
     shots = {
-        "ui-worklist.png": f"/ui/worklist?as_of={DAY}&adviser=*",
-        "ui-case.png": f"/ui/cases/{HOLIDAY}?as_of={DAY}",
+        "ui-worklist.png": ("tok-anna", f"/ui/worklist?as_of={DAY}&adviser=*"),
+        "ui-case.png": ("tok-anna", f"/ui/cases/{HOLIDAY}?as_of={DAY}"),
+        "ui-auditor.png": ("tok-ida", f"/ui/cases/{MOVED}?as_of=2021-06-30"),
     }
-    for name, path in shots.items():
+    for name, (token, path) in shots.items():
+        if session_cookie(context) is None or token == "tok-ida":
+            context.clear_cookies()
+            sign_in(page, token)
         page.goto(path)
         page.screenshot(path=str(tmp_path / name), full_page=True)
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
