@@ -18,6 +18,7 @@ from domain.params import HOURS_THRESHOLD, PROGRAMME_END
 from infra.application import Ledighed
 from infra.http.api_limits import retry_after
 from infra.http.api_records import ReadRecorder
+from infra.http.posting import Outcome as Posted
 from infra.http.posting import post
 from infra.settings import Settings
 from infra.ui import forms, outcomes, words
@@ -238,9 +239,9 @@ def router(ui: Ui) -> APIRouter:
         session: Session,
         cpr: str,
         day: date,
-        status: int = 200,
         outcome: outcomes.Outcome | None = None,
     ) -> Response:
+        """The case as of the day, with a post's outcome at the top if there is one."""
         who = session.principal
         try:
             cpr = normalize_cpr(cpr)
@@ -280,7 +281,7 @@ def router(ui: Ui) -> APIRouter:
             "kinds": list(forms.MEETING_KINDS),
             "ends_trial": forms.ENDS_TRIAL,
         }
-        return page("case.html", status, **context, **chrome(session))
+        return page("case.html", **context, **chrome(session))
 
     @pages.post("/cases/{cpr}/messages")
     async def act(request: Request, cpr: str) -> Response:
@@ -323,7 +324,7 @@ def router(ui: Ui) -> APIRouter:
         return redirect(f"{PATH}/cases/{quote(cpr)}?{urlencode(query)}")
 
     def described(
-        cpr: str, day: date, type_: str, form: dict[str, str], outcome: Any
+        cpr: str, day: date, type_: str, form: dict[str, str], outcome: Posted
     ) -> outcomes.Outcome:
         """An accepted message's outcome, from the events its message id recorded and the
         case on its day (or the day viewed, if later)."""
