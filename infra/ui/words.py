@@ -233,8 +233,25 @@ REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "feltet {field}: {value!r} er ikke en dato (skriv ÅÅÅÅ-MM-DD)",
         ),
         (r"^field '(?P<field>\w+)' is missing$", "feltet {field} mangler"),
+        (r"^field '(?P<field>\w+)' must not be empty$", "feltet {field} må ikke være tomt"),
+        (
+            r"^field '(?P<field>\w+)': '(?P<value>[^']*)' is not an allowed value.*$",
+            "feltet {field}: {value!r} er ikke en tilladt værdi",
+        ),
     )
 )
+LABEL = {
+    "held_on": "Holdt den",
+    "on": "Dato",
+    "agreed_on": "Aftalt den",
+    "decided_on": "Besluttet den",
+    "assigned_on": "Fra",
+    "adviser": "Rådgiver",
+    "kind": "Samtale",
+    "note": "Note",
+    "request_id": "Anmodning",
+}
+"""The forms' fields by their labels, as a refusal names them."""
 
 
 def refusal_reason(reason: str) -> str:
@@ -247,6 +264,8 @@ def refusal_reason(reason: str) -> str:
                 values["what"] = WHAT.get(values["what"], values["what"])
             if "kind" in values:
                 values["kind"] = word(MEETING_KIND, values["kind"])
+            if "field" in values:
+                values["field"] = f"«{LABEL.get(values['field'], values['field'])}»"
             return danish.format(**values)
     return reason
 

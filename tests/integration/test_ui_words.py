@@ -24,6 +24,11 @@ from tests.integration.test_ui import CASE, DAY, app, sign_in, store_url  # noqa
          "R7: en samtale kan ikke bookes den 2021-01-01, før sagen startede 2021-04-06"),
         ("R14: holiday request 'h-b1' is not pending",
          "R14: ferieanmodningen h-b1 afventer ikke afgørelse"),
+        ("field 'held_on': '20-04-2021' is not a date in the form YYYY-MM-DD",
+         "feltet «Holdt den»: '20-04-2021' er ikke en dato (skriv ÅÅÅÅ-MM-DD)"),
+        ("field 'adviser' must not be empty", "feltet «Rådgiver» må ikke være tomt"),
+        ("field 'kind': 'nope' is not an allowed value (expected 'joint')",
+         "feltet «Samtale»: 'nope' er ikke en tilladt værdi"),
     ],
 )  # fmt: skip
 def test_the_rules_refusals_read_in_danish(reason: str, danish: str) -> None:
