@@ -254,6 +254,19 @@ class Ledighed:
         self.store.expire_dead_letters(self.settings.dead_letter_retention_days)
         return report
 
+    def latest_message_day(self, window: int = 1000) -> date | None:
+        """The latest effective day among the log's last `window` events, reads left out (a
+        CaseRead is dated by the clock, not by a message); None: no such event."""
+        head = self.store.log_head()
+        page = self.store.read_page(max(0, head - window), window, [])
+        days = [
+            e.effective_on
+            for _, e in page
+            if not isinstance(e, Member.CaseRead)  # type: ignore[attr-defined]
+            and isinstance(getattr(e, "effective_on", None), date)
+        ]
+        return max(days, default=None)
+
     def erase_member(self, cpr: str) -> bool:
         """The member's personal data erased (crypto-shredding); False: none was kept."""
         return self.store.erase_member(cpr, self.settings.dead_letter_retention_days)
@@ -341,6 +354,17 @@ class Ledighed:
     ) -> list[tuple[UUID, dict[str, Any]]]:
         """The worklist's rows, each with its member's id (for the access log)."""
         return reads.worklist_of_members(self.store, day, self.rules, adviser, known_at)
+
+    def worklist_shown(
+        self, day: date, adviser: str | None = None
+    ) -> list[tuple[UUID, dict[str, Any]]]:
+        """The worklist's rows with the case's status, municipality and days overdue (the
+        pages'), each with its member's id."""
+        return reads.worklist_shown(self.store, day, self.rules, adviser)
+
+    def worklist_advisers(self) -> list[str]:
+        """The advisers the store's worklist knows, by name."""
+        return reads.worklist_advisers(self.store)
 
     def handovers(self, known_at: datetime | None = None) -> list[dict[str, Any]]:
         return reads.handovers(self.store, known_at)

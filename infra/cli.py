@@ -54,6 +54,10 @@ def _say(args: argparse.Namespace, line: str, level: int = logging.ERROR) -> Non
         print(line, file=sys.stderr)
 
 
+STALE_DAYS = 365
+"""How much older than today the store's latest message may be before `tick` asks for --on."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in SERVICES:
@@ -331,6 +335,9 @@ def _run(args: argparse.Namespace, settings: Settings, ledighed: Ledighed) -> in
         _print(rows, args.json, text_reads.handovers_text(rows))
         return 0
     if args.command == "tick":
+        if args.on is None and not args.yes and (stale := _stale_today(ledighed)):
+            print(f"ledighed tick: {stale}", file=sys.stderr)
+            return 2
         report = ledighed.tick(args.on)
         ledighed.catch_up()
         _print(report.as_dict(), args.json, text_ops.tick_text(report.as_dict()))
@@ -376,3 +383,17 @@ def _run(args: argparse.Namespace, settings: Settings, ledighed: Ledighed) -> in
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _stale_today(ledighed: Ledighed) -> str | None:
+    """Why ticking for today is likely a mistake: the store's latest message is over a year
+    older than today (a replayed or demo store), where R16 would end every open case."""
+    latest = ledighed.latest_message_day()
+    today = ledighed.today()
+    if latest is None or (today - latest).days <= STALE_DAYS:
+        return None
+    return (
+        f"the store's latest message is dated {latest}, {(today - latest).days} days before "
+        f"today ({today}); ticking for today would end every open case past the programme "
+        f"end (R16). Give the day to tick for with --on {latest}, or --yes to tick for today"
+    )

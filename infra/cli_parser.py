@@ -176,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("tick", parents=[common], help="apply the calendar's rules (R16)")
     p.add_argument("--on", type=_day, help="the day to tick for (default today)")
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="tick for today even when the store's latest message is over a year older",
+    )
 
     p = commands.add_parser("projections", help="the read models built from the event log")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")

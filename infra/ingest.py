@@ -38,7 +38,9 @@ class Report:
     """Cases the batches ended by R16 as the calendar's tick (`calendar_day`), not in --json."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+        # A refusal's rule id is for the pages' words (infra/ui), not ingest's --json.
+        rejected = [{k: v for k, v in r.items() if k != "rule"} for r in self.rejected]
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": rejected}
 
     def add(self, other: Report) -> None:
         """Count in what another (saved) batch did."""
@@ -247,7 +249,9 @@ def _apply_to(
             service.handle(message, source)
         except Rejected as error:
             uow.check_unchanged()
-            _reject(uow, report, record, error.reason, error.field, message.message_id)
+            _reject(
+                uow, report, record, error.reason, error.field, message.message_id, error.rule
+            )
             continue
         member_id = uow.member_id(message.cpr)
         assert member_id is not None
@@ -276,6 +280,7 @@ def _reject(
     reason: str,
     field: str | None,
     message_id: str | None,
+    rule: str | None = None,
 ) -> None:
     uow.reject(
         record.raw,
@@ -287,7 +292,13 @@ def _reject(
         record.key,
     )
     report.rejected.append(
-        {"line": record.line, "message_id": message_id, "error": reason, "error_field": field}
+        {
+            "line": record.line,
+            "message_id": message_id,
+            "error": reason,
+            "error_field": field,
+            "rule": rule,
+        }
     )
 
 

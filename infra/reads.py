@@ -12,11 +12,11 @@ from domain.explain import EventRecord, explain_case
 from domain.member import Member
 from domain.outbound import CaseObject, HandoverMessage, HistoryItem, WorklistItem, dump
 from domain.params import Settings
-from domain.view import case_view
+from domain.view import CaseView, case_view
 from infra.projections import catch_up
 from infra.store.store import Store
 from projections.handovers import feed, handover_payload
-from projections.worklist import worklist_rows
+from projections.worklist import advisers, worklist_rows
 
 _HIDDEN = {
     "originator_id",
@@ -139,6 +139,45 @@ def worklist_of_members(
     known_at: datetime | None = None,
 ) -> list[tuple[UUID, dict[str, Any]]]:
     """The worklist's rows, each with its member's id (for the access log)."""
+    return [
+        (member_id, row)
+        for member_id, row, _ in _worklist(store, day, settings, adviser, known_at)
+    ]
+
+
+def worklist_shown(
+    store: Store, day: date, settings: Settings, adviser: str | None = None
+) -> list[tuple[UUID, dict[str, Any]]]:
+    """The worklist's rows as `worklist_of_members`, each with what the pages show beside
+    it: the case's status and municipality on `day`, and how many days the task is overdue
+    (0: not overdue)."""
+    shown = []
+    for member_id, row, view in _worklist(store, day, settings, adviser, None):
+        case = view.as_dict(row["case_id"], None)
+        overdue_days = (day - date.fromisoformat(row["due_by"])).days if row["overdue"] else 0
+        extra = {
+            "status": case["status"],
+            "municipality_code": case["municipality_code"],
+            "days_overdue": overdue_days,
+        }
+        shown.append((member_id, {**row, **extra}))
+    return shown
+
+
+def worklist_advisers(store: Store) -> list[str]:
+    """Every adviser a case of the worklist has had, by name."""
+    catch_up(store, ["worklist"])
+    with store.engine.connect() as conn:
+        return advisers(conn)
+
+
+def _worklist(
+    store: Store,
+    day: date,
+    settings: Settings,
+    adviser: str | None,
+    known_at: datetime | None,
+) -> list[tuple[UUID, dict[str, Any], CaseView]]:
     if known_at is None:
         catch_up(store, ["worklist"])
         with store.engine.connect() as conn:
@@ -163,7 +202,7 @@ def worklist_of_members(
                 "overdue": task.overdue,
                 "adviser": view.adviser,
             }
-            rows.append((UUID(member_id), dump(WorklistItem, row)))
+            rows.append((UUID(member_id), dump(WorklistItem, row), view))
     rows.sort(key=lambda r: (r[1]["due_by"], r[1]["case_id"], r[1]["task"]))
     return rows
 

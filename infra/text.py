@@ -70,13 +70,15 @@ def phrase(data: dict[str, Any]) -> str:
     return ", ".join(parts) if parts else NOTHING
 
 
-def moment(iso: object, seconds: bool = False) -> str:
-    """A recorded moment (ISO, any zone) in Copenhagen time: `2021-04-03 09:30`."""
+def moment(iso: object, seconds: bool = False, zone: bool = False) -> str:
+    """A recorded moment (ISO, any zone) in Copenhagen time: `2021-04-03 09:30` (with
+    `zone`: `2021-04-03 09:30 CEST`)."""
     if not isinstance(iso, str) or not iso:
         return NOTHING
     stamp = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     local = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(COPENHAGEN)
-    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return local.strftime(shape + (" %Z" if zone else ""))
 
 
 def source(src: object) -> str:

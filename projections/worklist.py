@@ -129,3 +129,9 @@ def worklist_rows(
         if adviser is None or view.adviser == adviser:
             rows.append((case_id, member_id, view))
     return rows
+
+
+def advisers(conn: Connection) -> list[str]:
+    """Every adviser a case of the worklist has had, by name (the advisers' index)."""
+    column = worklist_advisers.c.adviser
+    return list(conn.execute(select(column).distinct().order_by(column)).scalars())

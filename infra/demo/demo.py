@@ -237,7 +237,12 @@ def _next_steps(ledighed: Ledighed, report: Report, db_url: str) -> None:
         print(f"  {command} history {some} {db} --json")
         print(f"  {command} timeline {some} {db} --as-of {day} --svg /tmp/case.svg")
     print("the pages for advisers and auditors (a browser on this machine):")
-    print(f"  LEDIGHED_API_TOKENS={DEMO_UI_TOKENS} {command} serve {db} --port 8000")
+    # The server lives on the demo's day: past the programme end a recorded meeting would
+    # also end its case by R16 (RULES.md), which the demo's year does not mean.
+    print(
+        f"  LEDIGHED_TODAY={day} LEDIGHED_API_TOKENS={DEMO_UI_TOKENS} "
+        f"{command} serve {db} --port 8000"
+    )
     print(
         f"  then open http://127.0.0.1:8000/ui/worklist?as_of={day} and sign in with the "
         "token demo-anna (the adviser anna; demo-ida: an auditor)"

@@ -25,6 +25,7 @@ class Outcome:
     error: str | None = None
     error_field: str | None = None
     message_id: str | None = None
+    rule: str | None = None
     forbidden_type: str | None = None
 
     @property
@@ -53,5 +54,6 @@ def post(ledighed: Ledighed, writing: threading.Lock, who: Principal, body: str)
             error=rejected["error"],
             error_field=rejected["error_field"],
             message_id=rejected["message_id"],
+            rule=rejected.get("rule"),
         )
     return Outcome(True, duplicate=bool(report.duplicates), message_id=message.message_id)

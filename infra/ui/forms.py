@@ -17,6 +17,20 @@ FORMS: dict[str, tuple[str, ...]] = {
 }
 """Each form's message type and the message's fields it has (named as the contract's)."""
 
+DAY_FIELD = {
+    "meeting_held": "held_on",
+    "meeting_booked": "on",
+    "extra_meetings_agreed": "agreed_on",
+    "holiday_decided": "decided_on",
+    "opted_out": "decided_on",
+    "adviser_assigned": "assigned_on",
+}
+"""Each form's field with the day the message is for."""
+
+ENDS_TRIAL = frozenset({"opted_out"})
+"""Forms whose message ends the member's trial: sent only once confirmed (`confirm=yes`)."""
+CONFIRMED = "yes"
+
 BOOLEANS = frozenset({"approved"})
 MEETING_KINDS = ("cv_and_job", "availability_and_job", "joint", "extra_job")
 

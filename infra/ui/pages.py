@@ -14,13 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from domain.cpr import normalize_cpr
-from domain.params import HOURS_THRESHOLD
+from domain.params import HOURS_THRESHOLD, PROGRAMME_END
 from infra.application import Ledighed
 from infra.http.api_limits import retry_after
 from infra.http.api_records import ReadRecorder
+from infra.http.posting import Outcome as Posted
 from infra.http.posting import post
 from infra.settings import Settings
-from infra.ui import forms
+from infra.ui import forms, outcomes, words
+from infra.ui import worklist as worklist_view
 from infra.ui.render import FormError, page, parse_day, read_form, redirect
 from infra.ui.session import COOKIE, LOGIN_COOKIE, PATH, SIGN_IN_ROLES, Session, Sessions
 
@@ -47,6 +49,7 @@ class Ui:
 def router(ui: Ui) -> APIRouter:
     pages = APIRouter(prefix=PATH, include_in_schema=False)
     sessions = ui.sessions
+    posted = outcomes.Outcomes()
 
     def signed_in(request: Request) -> Session | None:
         return sessions.find(request.cookies.get(COOKIE))
@@ -68,10 +71,14 @@ def router(ui: Ui) -> APIRouter:
         return page("problem.html", status, title=title, text=text, **chrome(session))
 
     def chrome(session: Session | None) -> dict[str, Any]:
-        """What every page's header shows: who is signed in, and the sign-out form's token."""
+        """What every page's header shows: who is signed in, the sign-out form's token, and
+        the day the server lives on (its clock: `LEDIGHED_TODAY` or the machine's date),
+        past the programme end or not (a message posted then ends its case by R16)."""
+        today = ui.ledighed.today()
+        day = {"server_day": today.isoformat(), "past_end": today > PROGRAMME_END}
         if session is None:
-            return {"who": None, "csrf": ""}
-        return {"who": session.principal, "csrf": sessions.csrf(session.sid)}
+            return {"who": None, "csrf": "", **day}
+        return {"who": session.principal, "csrf": sessions.csrf(session.sid), **day}
 
     # --- signing in and out --------------------------------------------------------------
 
@@ -159,34 +166,63 @@ def router(ui: Ui) -> APIRouter:
             day = parse_day(as_of, ui.ledighed.today())
         except ValueError as error:
             return problem(422, "Ugyldig dato", str(error), session)
-        # An adviser's own tasks unless asked otherwise; `adviser=` or `*`: everyone's.
+        # An adviser's own tasks unless asked otherwise; `adviser=` or `*`: everyone's. The
+        # name is matched to the advisers the store knows, whatever its case.
         if adviser is None:
-            only = who.name if who.role == "adviser" else None
+            asked = who.name if who.role == "adviser" else None
         else:
-            only = None if adviser.strip() in ("", "*") else adviser.strip()
-        rows = ui.ledighed.worklist_of_members(day, only)
+            asked = None if adviser.strip() in ("", "*") else adviser.strip()
+        known = ui.ledighed.worklist_advisers()
+        only = next((a for a in known if a.casefold() == (asked or "").casefold()), None)
+        unknown = asked if asked is not None and only is None else None
+        rows = [] if unknown else ui.ledighed.worklist_shown(day, only)
+        chosen = worklist_view.Filter.of(request.query_params)
+        view = worklist_view.shown(rows, chosen)
         ui.recorder.access(
-            who, "worklist", (m for m, _ in rows), len(rows), as_of=day, adviser=only, page="ui"
-        )
-        tasks = [row for _, row in rows]
+            who, "worklist", view.members, len(view.rows), as_of=day, adviser=only, page="ui",
+            **chosen.query(), **({"side": str(view.page)} if view.page > 1 else {}),
+        )  # fmt: skip
+        base = {"as_of": day.isoformat(), "adviser": only or "*", **chosen.query()}
         return page(
             "worklist.html",
             day=day.isoformat(),
             adviser=only,
-            tasks=tasks,
-            overdue=sum(1 for t in tasks if t["overdue"]),
+            unknown=unknown,
+            advisers=known,
+            view=view,
+            chosen=chosen,
+            sorts=list(worklist_view.SORTS),
+            link=lambda **more: f"{PATH}/worklist?" + urlencode({**base, **more}),
             **chrome(session),
         )
+
+    # --- finding a member ----------------------------------------------------------------
+
+    @pages.get("/cases")
+    def find(request: Request, cpr: str = "", as_of: str | None = None) -> Any:
+        """The search field's answer: the member's case, or a page saying there is none."""
+        session = signed_in(request)
+        if session is None:
+            return to_login(request)
+        if limited := too_many(session):
+            return limited
+        try:
+            day = parse_day(as_of, ui.ledighed.today())
+        except ValueError as error:
+            return problem(422, "Ugyldig dato", str(error), session)
+        try:
+            cpr = normalize_cpr(cpr.strip())
+        except ValueError:
+            return problem(422, "Ugyldigt CPR-nummer", words.cpr_error(cpr), session)
+        if ui.ledighed.member_id(cpr) is None:
+            return problem(404, "Ingen sag", words.no_member(cpr), session)
+        return redirect(f"{PATH}/cases/{quote(cpr)}?" + urlencode({"as_of": day.isoformat()}))
 
     # --- a case, and what an adviser does to it -------------------------------------------
 
     @pages.get("/cases/{cpr}")
     def case(
-        request: Request,
-        cpr: str,
-        as_of: str | None = None,
-        sendt: str | None = None,
-        dublet: str | None = None,
+        request: Request, cpr: str, as_of: str | None = None, utfald: str | None = None
     ) -> Any:
         session = signed_in(request)
         if session is None:
@@ -197,33 +233,30 @@ def router(ui: Ui) -> APIRouter:
             day = parse_day(as_of, ui.ledighed.today())
         except ValueError as error:
             return problem(422, "Ugyldig dato", str(error), session)
-        notice = None
-        if sendt:
-            notice = (
-                f"Beskeden {sendt} var allerede registreret: intet nyt gemt."
-                if dublet
-                else f"Registreret (besked {sendt})."
-            )
-        return case_page(session, cpr, day, notice=notice)
+        return case_page(session, cpr, day, outcome=posted.find(session.sid, utfald))
 
     def case_page(
         session: Session,
         cpr: str,
         day: date,
-        status: int = 200,
-        notice: str | None = None,
-        failed: dict[str, Any] | None = None,
+        outcome: outcomes.Outcome | None = None,
     ) -> Response:
+        """The case as of the day, with a post's outcome at the top if there is one."""
         who = session.principal
         try:
             cpr = normalize_cpr(cpr)
-        except ValueError as error:
-            return problem(422, "Ugyldigt CPR-nummer", str(error), session)
+        except ValueError:
+            return problem(422, "Ugyldigt CPR-nummer", words.cpr_error(cpr), session)
         member_id = ui.ledighed.member_id(cpr)
         cases = ui.ledighed.cases(cpr, day) if member_id else []
         if member_id is None or not cases:
             return problem(404, "Ingen sag", f"{cpr} har ingen sag pr. {day}.", session)
         shown = cases[-1]
+        failed = outcome.failed if outcome else {}
+        # Forms only where the rules take them: a case in the trial (an ended case, one
+        # outside the trial or in its notice period refuses what they send).
+        adviser = who.role == "adviser"
+        actionable = adviser and shown["status"] == "in_trial"
         auditor = who.role == "auditor"
         svg = ui.ledighed.timeline_svg(cpr, day)
         explained = ui.ledighed.explain(cpr, day) if auditor else None
@@ -240,14 +273,15 @@ def router(ui: Ui) -> APIRouter:
             "timeline": svg,
             "explained": explained,
             "history": history,
-            "notice": notice,
-            "failed": failed or {},
-            "failed_elsewhere": _failed_elsewhere(failed, shown, who.role == "adviser"),
-            "forms": who.role == "adviser",
+            "outcome": outcome,
+            "failed": failed,
+            "adviser": adviser,
+            "forms": actionable,
             "ids": _form_ids(failed),
             "kinds": list(forms.MEETING_KINDS),
+            "ends_trial": forms.ENDS_TRIAL,
         }
-        return page("case.html", status, **context, **chrome(session))
+        return page("case.html", **context, **chrome(session))
 
     @pages.post("/cases/{cpr}/messages")
     async def act(request: Request, cpr: str) -> Response:
@@ -272,26 +306,65 @@ def router(ui: Ui) -> APIRouter:
             type_, body = forms.message_body(form, cpr)
         except ValueError as error:
             return problem(422, "Formularen kunne ikke læses", str(error), session)
+        past_end = ui.ledighed.today() > PROGRAMME_END
+        if (type_ in forms.ENDS_TRIAL or past_end) and form.get("confirm") != forms.CONFIRMED:
+            return confirm_page(session, cpr, day, type_, form, past_end)
         outcome = await run_in_threadpool(
             post, ui.ledighed, ui.writing, session.principal, body
         )
         if outcome.forbidden:
             refusal = f"rollen {session.principal.role!r} må ikke sende en "
             return problem(403, "Afvist", f"{refusal}{outcome.forbidden_type!r}-besked", session)
-        if not outcome.accepted:
-            failed = {
-                "type": type_,
-                "request_id": form.get("request_id"),
-                "message_id": form.get("message_id", ""),
-                "error": outcome.error,
-                "field": outcome.error_field,
-                "values": form,
-            }
-            return await run_in_threadpool(case_page, session, cpr, day, 422, None, failed)
-        query = {"as_of": day.isoformat(), "sendt": form.get("message_id", "")}
-        if outcome.duplicate:
-            query["dublet"] = "1"
+        if outcome.accepted:
+            said = await run_in_threadpool(described, cpr, day, type_, form, outcome)
+        else:
+            said = outcomes.refused(form, type_, outcome)
+        key = posted.add(session.sid, said)
+        query = {"as_of": day.isoformat(), "sendt": said.message_id, "utfald": key}
         return redirect(f"{PATH}/cases/{quote(cpr)}?{urlencode(query)}")
+
+    def described(
+        cpr: str, day: date, type_: str, form: dict[str, str], outcome: Posted
+    ) -> outcomes.Outcome:
+        """An accepted message's outcome, from the events its message id recorded and the
+        case on its day (or the day viewed, if later)."""
+        message_id = form.get("message_id", "")
+        events = [
+            e
+            for e in ui.ledighed.history(cpr)
+            if (e.get("source") or {}).get("message_id") == message_id
+        ]
+        try:
+            on = max(day, parse_day(form.get(forms.DAY_FIELD[type_]), day))
+        except ValueError:
+            on = day
+        cases = ui.ledighed.cases(cpr, on)
+        return outcomes.accepted(form, type_, outcome, events, cases[-1] if cases else None)
+
+    def confirm_page(
+        session: Session,
+        cpr: str,
+        day: date,
+        type_: str,
+        form: dict[str, str],
+        past_end: bool,
+    ) -> Response:
+        """A message that ends the trial is sent only once confirmed: this page sends the
+        same form again with `confirm=yes` (no script needed); nothing is stored before."""
+        reasons = [words.CONFIRM[type_]] if type_ in words.CONFIRM else []
+        if past_end:
+            reasons.append(words.PAST_END_CONFIRM)
+        fields = {k: v for k, v in form.items() if k != "confirm"}
+        return page(
+            "confirm.html",
+            cpr=cpr,
+            day=day.isoformat(),
+            type=type_,
+            reasons=reasons,
+            fields=fields,
+            confirmed=forms.CONFIRMED,
+            **chrome(session),
+        )
 
     return pages
 
@@ -299,17 +372,6 @@ def router(ui: Ui) -> APIRouter:
 def _safe_next(path: str) -> bool:
     """Only a page of this site's /ui/ (never another site: no `//host`, no scheme)."""
     return path.startswith(f"{PATH}/") and not path.startswith("//") and "\\" not in path
-
-
-def _failed_elsewhere(failed: dict[str, Any] | None, case: dict[str, Any], forms: bool) -> bool:
-    """Whether a refusal has no form on the page to stand beside (a decision on a holiday
-    that is no longer pending): it is then shown at the top."""
-    if not failed:
-        return False
-    if failed["type"] != "holiday_decided":
-        return not forms
-    pending = {h["request_id"] for h in case["holidays"] if h["status"] == "pending"}
-    return not forms or failed.get("request_id") not in pending
 
 
 class _Ids(dict[str, str]):

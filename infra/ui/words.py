@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
+from domain.evidence import place
+from domain.params import PROGRAMME_END as _END
+from infra.text import moment
+
+PROGRAMME_END = _END.isoformat()
+
 STATUS = {
     "notice_period": "i opsigelsesperiode",
     "in_trial": "i forsøget",
@@ -83,3 +92,260 @@ def task_words(task: str) -> str:
 def word(table: dict[str, str], value: object) -> str:
     """The value in words, or the value itself when there is no word for it."""
     return table.get(str(value), str(value)) if value is not None else "\u2013"
+
+
+# --- a form's outcome (infra/ui/outcomes.py) --------------------------------------------------
+
+
+def recorded(type_: str, on: str, detail: str) -> str:
+    """"Samtale holdt 2021-12-20 registreret: CV- og jobsamtale, holdt for sent"."""
+    what = word(MESSAGE_TYPE, type_)
+    return f"{what[:1].upper()}{what[1:]} {on} registreret" + (f": {detail}" if detail else "")
+
+
+def kept(on: str) -> str:
+    """A message only kept on the member (KeptWithoutCase): not a plain success."""
+    return f"Gemt på medlemmet: ingen sag dækker {on}; den anvendes, når en sag gør"
+
+
+def duplicate(message_id: str) -> str:
+    return f"Beskeden {message_id} var allerede registreret: intet nyt gemt"
+
+
+def case_ended(reason: str | None) -> str:
+    return "sagen er afsluttet" + (f" ({word(EXIT_REASON, reason)})" if reason else "")
+
+
+def refused(rule: str | None, reason: str) -> str:
+    """A refusal with the rule that refuses it; nothing was recorded on the case."""
+    by = f" efter {rule}" if rule else ""
+    return f"Afvist{by}, intet registreret på sagen: {refusal_reason(reason)}"
+
+
+CONFIRM = {
+    "opted_out": "Fravalget afslutter medlemmets forsøg (R11), og medlemmet overdrages til "
+    "jobcentret. Det kan ikke gøres om her.",
+}
+PAST_END_CONFIRM = (
+    "Serverens dag er efter forsøgets slut: beskeden afslutter sagen efter R16, og medlemmet "
+    "overdrages til jobcentret."
+)
+
+
+# --- finding a member -------------------------------------------------------------------------
+
+
+def cpr_error(text: str) -> str:
+    return (
+        f"{text[:20]!r} er ikke et CPR-nummer: skriv 10 cifre med en gyldig fødselsdato, "
+        "med eller uden bindestreg (DDMMÅÅ-XXXX)."
+    )
+
+
+def no_member(cpr: str) -> str:
+    return f"Der er ingen sag for CPR-nummer {cpr[:6]}-{cpr[6:]}."
+
+
+def noun(n: int, one: str, many: str) -> str:
+    """The noun or adjective in number with the count `n`: "overskreden", "overskredne"."""
+    return one if n == 1 else many
+
+
+def count(n: int, one: str, many: str) -> str:
+    """"1 overskreden", "2 overskredne"."""
+    return f"{n} {noun(n, one, many)}"
+
+
+TASK_TYPE = {
+    **{f"meeting:{k}": v for k, v in MEETING_KIND.items()},
+    "holiday": "ferieanmodning",
+    "sickness": "sygemelding",
+}
+SORT = {
+    "due": "frist",
+    "overdue": "dage overskredet",
+    "adviser": "rådgiver",
+    "municipality": "kommune",
+}
+
+
+
+# --- numbers, places, moments, as the pages write them ----------------------------------------
+
+
+def number(value: float | Decimal | str, decimals: int = 2) -> str:
+    """Danish number format: `1.234,56`."""
+    text = f"{Decimal(str(value)):,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def municipality(code: object) -> str:
+    """`København (101)`, as the command line writes it; a dash for none."""
+    return place(int(str(code))) if code not in (None, "") else "\u2013"
+
+
+def copenhagen(iso: object) -> str:
+    """A recorded moment in Copenhagen time with its zone: `2021-04-03 09:30:12 CEST`."""
+    return moment(iso, seconds=True, zone=True)
+
+
+# --- the rules' refusals in Danish (the reason's words, by rule, with their values) -----------
+
+WHAT = {
+    "R7: a meeting cannot be booked": "R7: en samtale kan ikke bookes",
+    "a meeting cannot be held": "en samtale kan ikke registreres som holdt",
+    "R5: extra meetings cannot be agreed": "R5: ekstra samtaler kan ikke aftales",
+    "R14: a holiday cannot be requested": "R14: der kan ikke anmodes om ferie",
+}
+REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), danish)
+    for pattern, danish in (
+        (
+            r"^(?P<what>.+): the member's case is in its notice period and has not started$",
+            "{what}: medlemmets sag er i opsigelsesperioden og er ikke startet",
+        ),
+        (
+            r"^(?P<what>.+) on (?P<day>\S+), before the case started on (?P<start>\S+)$",
+            "{what} den {day}, før sagen startede {start}",
+        ),
+        (
+            r"^R7: a meeting can only be booked while the case is in the trial$",
+            "R7: en samtale kan kun bookes, mens sagen er i forsøget",
+        ),
+        (
+            r"^R7: booking on (?P<on>\S+) lies after the case left the trial on (?P<exit>\S+)$",
+            "R7: bookingen {on} ligger efter, at sagen forlod forsøget {exit}",
+        ),
+        (
+            r"^R4: (?P<kind>\w+) was already held on (?P<day>\S+)$",
+            "R4: {kind} er allerede holdt {day}",
+        ),
+        (
+            r"^R14: holiday request '(?P<id>[^']+)' is not pending$",
+            "R14: ferieanmodningen {id} afventer ikke afgørelse",
+        ),
+        (
+            r"^R14: no holiday request '(?P<id>[^']+)' in the member's case$",
+            "R14: der er ingen ferieanmodning {id} i medlemmets sag",
+        ),
+        (
+            r"^field '(?P<field>\w+)': '(?P<value>[^']*)' is not a date.*$",
+            "feltet {field}: {value!r} er ikke en dato (skriv ÅÅÅÅ-MM-DD)",
+        ),
+        (r"^field '(?P<field>\w+)' is missing$", "feltet {field} mangler"),
+        (r"^field '(?P<field>\w+)' must not be empty$", "feltet {field} må ikke være tomt"),
+        (
+            r"^field '(?P<field>\w+)': '(?P<value>[^']*)' is not an allowed value.*$",
+            "feltet {field}: {value!r} er ikke en tilladt værdi",
+        ),
+    )
+)
+LABEL = {
+    "held_on": "Holdt den",
+    "on": "Dato",
+    "agreed_on": "Aftalt den",
+    "decided_on": "Besluttet den",
+    "assigned_on": "Fra",
+    "adviser": "Rådgiver",
+    "kind": "Samtale",
+    "note": "Note",
+    "request_id": "Anmodning",
+}
+"""The forms' fields by their labels, as a refusal names them."""
+
+
+def refusal_reason(reason: str) -> str:
+    """A refusal's reason in Danish where the catalogue knows its shape, else as the rule
+    gives it (the contract's English)."""
+    for pattern, danish in REFUSALS:
+        if found := pattern.match(reason):
+            values = found.groupdict()
+            if "what" in values:
+                values["what"] = WHAT.get(values["what"], values["what"])
+            if "kind" in values:
+                values["kind"] = word(MEETING_KIND, values["kind"])
+            if "field" in values:
+                values["field"] = f"«{LABEL.get(values['field'], values['field'])}»"
+            return danish.format(**values)
+    return reason
+
+
+# --- the auditor's explanation in words (never a repr) ----------------------------------------
+
+FIELD = {
+    "started_on": "start",
+    "insurance": "forsikring",
+    "municipality_code": "kommune",
+    "in_trial": "i forsøget",
+    "outside_reason": "uden for forsøget fordi",
+    "education_order": "uddannelsespålæg",
+    "kind": "samtale",
+    "due_from": "vindue fra",
+    "due_by": "frist",
+    "held_on": "holdt",
+    "state": "tilstand",
+    "reason": "årsag",
+    "rule": "regel",
+    "status": "status",
+    "first_day": "første dag",
+    "last_day": "sidste dag",
+    "on": "dato",
+    "message_id": "besked",
+    "type": "type",
+    "replaces": "erstatter",
+    "effective_on": "virkning",
+    "jobcenter_municipality_code": "jobcenter",
+    "held": "holdt",
+    "job": "jobsamtaler",
+    "joint": "fælles",
+    "cv": "CV",
+    "availability": "rådighed",
+    "akasse_must": "a-kassen skal",
+    "jobcenter_must": "jobcentret skal",
+    "by": "senest",
+    "joint_at_16_months": "fælles ved 16 måneder",
+}
+SUBJECT = {
+    "enrolment": "tilmelding",
+    "status": "status",
+    "hours_paid": "timer betalt",
+    "expected_end": "forventet slut",
+    "holiday": "ferie",
+    "exit": "udtræden",
+    "handover": "overdragelse",
+}
+CODES = {
+    **STATUS,
+    **OUTSIDE_REASON,
+    **MEETING_KIND,
+    **MEETING_STATE,
+    **EXIT_REASON,
+    **INSURANCE,
+    **HOLIDAY_STATUS,
+    **HANDOVER_TYPE,
+}
+
+
+def subject(text: str) -> str:
+    """An explanation's subject: `meeting:cv_and_job` → "samtale: CV- og jobsamtale"."""
+    head, _, rest = text.partition(":")
+    name = SUBJECT.get(head, "samtale" if head == "meeting" else head)
+    return f"{name}: {CODES.get(rest, rest)}" if rest else name
+
+
+def value(data: object, key: str = "") -> str:
+    """A value of the explanation in Danish words: yes/no, numbers, places, codes by name,
+    an object as "felt: værdi; ..."."""
+    if isinstance(data, dict):
+        return "; ".join(f"{FIELD.get(k, k)}: {value(v, k)}" for k, v in data.items()) or "\u2013"
+    if isinstance(data, list):
+        return ", ".join(value(v) for v in data) or "\u2013"
+    if data is None:
+        return "\u2013"
+    if isinstance(data, bool):
+        return "ja" if data else "nej"
+    if key.endswith("municipality_code"):
+        return municipality(data)
+    if isinstance(data, float | Decimal):
+        return number(data)
+    return CODES.get(str(data), str(data))

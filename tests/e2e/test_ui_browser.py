@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from infra.cli import main
+from infra.ui import words
 from tests.e2e.conftest import Served
+from tests.scenario_helpers import TRIAL_DAY
 
 pytestmark = pytest.mark.browser
 
@@ -122,7 +124,8 @@ def test_a_page_without_a_session_goes_to_the_login_and_back_after_it(page: Any)
     page.fill("input[name=token]", "tok-anna")
     page.click("[data-testid=form-login] button[type=submit]")
     page.wait_for_url(f"**/ui/cases/{MOVED}?as_of=2021-06-30")
-    assert "ended" in page.inner_text("[data-testid=case-status]")
+    assert page.get_attribute("[data-testid=case-status]", "data-status") == "ended"
+    assert "afsluttet" in page.inner_text("[data-testid=case-status]")
 
 
 def test_signing_out_ends_the_session_also_for_a_kept_cookie(
@@ -197,7 +200,7 @@ def test_a_case_page_is_the_command_lines_case_and_timeline(
     page.goto(f"/ui/cases/{cpr}?as_of={day}")
     case = cli(served.db_url, capsys, "case", cpr, "--as-of", day)
     status = page.locator("[data-testid=case-status]")
-    assert case["status"] in status.inner_text()
+    assert status.inner_text().startswith(words.STATUS[case["status"]])
     assert status.get_attribute("data-status") == case["status"]
     assert page.inner_text("[data-testid=case-start]") == (case["started_on"] or "\u2013")
     meetings = page.eval_on_selector_all(
@@ -249,8 +252,12 @@ def test_a_meeting_recorded_through_the_form_without_javascript_is_in_the_histor
         form.locator("select[name=kind]").select_option("cv_and_job")
         form.locator("input[name=held_on]").fill("2021-04-19")
         form.locator("button[type=submit]").click()
-        page.wait_for_url(f"**sendt={message_id}")
-        assert "Registreret" in page.inner_text("[data-testid=notice]")
+        page.wait_for_url(f"**sendt={message_id}&utfald=*")
+        outcome = page.locator("[data-testid=outcome]")
+        assert outcome.get_attribute("data-outcome") == "recorded"
+        assert outcome.inner_text().startswith("Samtale holdt 2021-04-19 registreret: CV- og")
+        page.reload()  # post/redirect/get: a reload shows the outcome again, posts nothing
+        assert page.locator("[data-testid=outcome]").inner_text() == outcome.inner_text()
         held = page.locator("[data-testid=meeting][data-kind=cv_and_job]")
         assert held.get_attribute("data-held-on") == "2021-04-19"
         assert held.get_attribute("data-state") == "held"
@@ -278,11 +285,13 @@ def test_a_double_submit_is_stored_once(
             const form = document.querySelector("[data-testid=form-meeting-held]");
             const body = new URLSearchParams(new FormData(form));
             const send = () => fetch(form.action, {method: "POST", body: body});
-            return (await Promise.all([send(), send()])).map(r => [r.status, r.url]);
+            const pages = await Promise.all([send(), send()]);
+            return Promise.all(pages.map(async r => [r.status, await r.text()]));
         }"""
     )
     assert [status for status, _ in landed] == [200, 200]
-    assert sorted("dublet=1" in url for _, url in landed) == [False, True]
+    kinds = sorted(html.split('data-outcome="')[1].split('"')[0] for _, html in landed)
+    assert kinds == ["duplicate", "recorded"]
     events = with_id(history_of(served.db_url, capsys, HOLIDAY), message_id)
     assert [e["type"] for e in events] == ["MeetingHeld"]
 
@@ -299,9 +308,16 @@ def test_a_meeting_the_rules_refuse_shows_the_reason_and_stores_only_the_dead_le
     form.locator("input[name=held_on]").fill("2021-04-19")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         form.locator("button[type=submit]").click()
-    assert response.value.status == 422
+    assert response.value.status == 303
+    page.wait_for_url("**utfald=*")
+    # the outcome at the top of the page, in view without scrolling, and beside the form
+    outcome = page.locator("[data-testid=outcome]")
+    assert outcome.get_attribute("data-outcome") == "refused"
+    assert outcome.get_attribute("data-rule") == "R4"
+    assert "R4" in outcome.inner_text() and "2021-03-10" in outcome.inner_text()
+    assert outcome.bounding_box()["y"] < 900
     error = page.locator("[data-testid=form-meeting-held] [data-testid=error]")
-    assert "R4: cv_and_job was already held on 2021-03-10" in error.inner_text()
+    assert "R4: CV- og jobsamtale er allerede holdt 2021-03-10" in error.inner_text()
     # the form keeps its message id and values, to be sent again corrected
     form = page.locator("[data-testid=form-meeting-held]")
     assert form.locator("input[name=message_id]").input_value() == message_id
@@ -361,14 +377,19 @@ def test_an_auditor_sees_the_explanation_and_the_history_and_no_forms(
 # --- pictures for the README --------------------------------------------------------------
 
 
-def test_screenshots_of_the_worklist_and_a_case(page: Any, tmp_path: Path) -> None:
+def test_screenshots_of_the_worklist_a_case_and_the_auditors_view(
+    page: Any, context: Any, tmp_path: Path
+) -> None:
     """Taken on every run; copied into docs/ with LEDIGHED_UI_SCREENSHOTS=1."""
-    sign_in(page, "tok-anna")
     shots = {
-        "ui-worklist.png": f"/ui/worklist?as_of={DAY}&adviser=*",
-        "ui-case.png": f"/ui/cases/{HOLIDAY}?as_of={DAY}",
+        "ui-worklist.png": ("tok-anna", f"/ui/worklist?as_of={DAY}&adviser=*"),
+        "ui-case.png": ("tok-anna", f"/ui/cases/{HOLIDAY}?as_of={DAY}"),
+        "ui-auditor.png": ("tok-ida", f"/ui/cases/{MOVED}?as_of=2021-06-30"),
     }
-    for name, path in shots.items():
+    for name, (token, path) in shots.items():
+        if session_cookie(context) is None or token == "tok-ida":
+            context.clear_cookies()
+            sign_in(page, token)
         page.goto(path)
         page.screenshot(path=str(tmp_path / name), full_page=True)
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -394,3 +415,94 @@ def test_the_api_docs_page_works_with_the_network_off(context: Any, served: Serv
     page.wait_for_selector(".swagger-ui .opblock")
     assert page.locator(".swagger-ui .opblock").count() > 10
     assert refused == []  # it did not even try the network
+
+
+# --- the server's day, finding a member, every outcome in view (issue 21) ----------------------
+
+
+def test_the_servers_day_the_search_and_a_message_only_kept_on_the_member(
+    page: Any, served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sign_in(page, "tok-anna")
+    page.goto(f"/ui/worklist?as_of={DAY}")
+    assert page.inner_text("[data-testid=server-day]") == TRIAL_DAY.isoformat()
+    assert page.inner_text("[data-testid=viewed-day]") == DAY
+    assert page.locator("[data-testid=server-past-end]").count() == 0
+    # the search field, with the hyphen, opens the case on the day viewed
+    page.fill("[data-testid=search-cpr]", f"{OVERDUE[:6]}-{OVERDUE[6:]}")
+    page.press("[data-testid=search-cpr]", "Enter")
+    page.wait_for_url(f"**/ui/cases/{OVERDUE}?as_of={DAY}")
+    page.fill("[data-testid=search-cpr]", "0101909999")
+    page.press("[data-testid=search-cpr]", "Enter")
+    page.wait_for_load_state()
+    assert "Der er ingen sag for CPR-nummer 010190-9999" in page.inner_text("main")
+    # a meeting dated before any case: kept on the member, and said so, never a success
+    page.goto(f"/ui/cases/{OVERDUE}?as_of={DAY}")
+    form = page.locator("[data-testid=form-meeting-held]")
+    message_id = form.locator("input[name=message_id]").input_value()
+    form.locator("input[name=held_on]").fill("2020-01-01")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**utfald=*")
+    outcome = page.locator("[data-testid=outcome]")
+    assert outcome.get_attribute("data-outcome") == "kept"
+    assert outcome.inner_text() == (
+        "Gemt på medlemmet: ingen sag dækker 2020-01-01; den anvendes, når en sag gør"
+    )
+    kept = with_id(history_of(served.db_url, capsys, OVERDUE), message_id)
+    assert [e["type"] for e in kept] == ["KeptWithoutCase"]
+
+
+def test_an_opt_out_is_confirmed_first_and_the_ended_case_offers_no_forms(
+    page: Any, served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sign_in(page, "tok-anna")
+    page.goto(f"/ui/cases/{MOVED}?as_of=2021-06-30")  # ended: nothing the rules would take
+    assert page.locator("[data-testid=actions], main form[method=post]").count() == 0
+    assert page.locator("[data-testid=no-forms]").is_visible()
+    page.goto(f"/ui/cases/{OVERDUE}?as_of={DAY}")
+    form = page.locator("[data-testid=form-opted-out]")
+    box = form.locator("[data-testid=confirm]")
+    assert box.get_attribute("required") is not None  # the browser asks before sending
+    before = [r for r in history_of(served.db_url, capsys, OVERDUE) if r["type"] != "CaseRead"]
+    box.evaluate("b => b.removeAttribute('required')")  # as a browser without the check
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("[data-testid=form-confirm]")  # the server asks instead
+    assert "R11" in page.inner_text("[data-testid=confirm-reason]")
+    after = [r for r in history_of(served.db_url, capsys, OVERDUE) if r["type"] != "CaseRead"]
+    assert after == before  # nothing sent yet
+    page.click("[data-testid=confirm-send]")
+    page.wait_for_url("**utfald=*")
+    outcome = page.locator("[data-testid=outcome]")
+    assert outcome.get_attribute("data-outcome") == "recorded"
+    assert "sagen er afsluttet" in outcome.inner_text()
+    assert page.locator("[data-testid=actions]").count() == 0
+    case = cli(served.db_url, capsys, "case", OVERDUE, "--as-of", DAY)
+    assert case["exit"]["reason"] == "opted_out"
+
+
+def test_a_filtered_worklist_page_by_page_is_the_command_lines(
+    page: Any, served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.ui import worklist as worklist_view
+
+    monkeypatch.setattr(worklist_view, "PAGE_ROWS", 1)  # the server runs in this process
+    bents = cli(served.db_url, capsys, "worklist", "--as-of", DAY, "--adviser", "bent")
+    assert len(bents) > 1
+    sign_in(page, "tok-anna")
+    page.goto(f"/ui/worklist?as_of={DAY}")
+    page.select_option("[data-testid=filter-adviser]", "bent")
+    page.click("[data-testid=filter-apply]")
+    page.wait_for_url("**adviser=bent*")
+    assert page.inner_text("[data-testid=open-count]") == str(len(bents))
+    assert page.inner_text("[data-testid=page-count]") == str(len(bents))
+    keys = ("case_id", "task", "due_by", "overdue", "cpr")
+    seen: list[dict[str, Any]] = []
+    while True:
+        seen += rows_on_page(page)
+        following = page.locator("[data-testid=page-next]")
+        if following.count() == 0:
+            break
+        following.click()
+        page.wait_for_load_state()
+        assert "adviser=bent" in page.url  # the filter kept in the URL
+    assert [{k: r[k] for k in keys} for r in seen] == [{k: t[k] for k in keys} for t in bents]

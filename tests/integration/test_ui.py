@@ -274,12 +274,15 @@ def test_a_pending_holiday_is_decided_by_its_buttons(
     holiday = cli(store_url, capsys, "case", BENT, "--as-of", DAY)["holidays"][0]
     assert (holiday["status"], holiday["reason"]) == ("rejected", "adviser")
     # the same form again is a duplicate; a new decision on the settled request a refusal,
-    # shown at the top since the holiday has no form any more
+    # shown at the top (the holiday has no form any more)
     again = anna.post(form["action"], data=decision)
-    assert again.headers["location"].endswith("dublet=1")
+    assert 'data-outcome="duplicate"' in anna.get(again.headers["location"]).text
     refused = anna.post(form["action"], data={**decision, "message_id": "ui-second"})
-    assert refused.status_code == 422
-    assert 'data-testid="error"' in refused.text and "h-b1" in refused.text
+    assert refused.status_code == 303
+    shown = anna.get(refused.headers["location"]).text
+    banner = shown.split('data-testid="outcome"')[1].split("</p>")[0]
+    assert 'data-outcome="refused"' in banner and 'data-rule="R14"' in banner
+    assert "h-b1" in banner
 
 
 def test_an_auditor_sees_no_forms_and_may_not_post(
@@ -307,8 +310,10 @@ def test_a_contract_refusal_is_a_dead_letter_named_by_field(
 ) -> None:
     form = Forms(anna.get(f"/ui/cases/{CASE}?as_of={DAY}").text).forms["form-meeting-held"]
     response = anna.post(form["action"], data={**form["fields"], "held_on": "20-04-2021"})
-    assert response.status_code == 422
-    assert 'data-error-field="held_on"' in response.text
+    assert response.status_code == 303
+    shown = anna.get(response.headers["location"]).text
+    assert 'data-outcome="refused"' in shown and 'data-error-field="held_on"' in shown
+    assert 'value="20-04-2021"' in shown  # the form kept as sent, to be corrected
     (letter,) = cli(store_url, capsys, "dead-letters")
     assert letter["message_id"] == form["fields"]["message_id"]
     assert letter["source"]["topic"] == "ui:adviser:anna"
