@@ -262,6 +262,10 @@ class InboundConsumer:
             if self.uncommitted.get(key) == n:
                 del self.uncommitted[key]
 
+    def assigned(self) -> int:
+        """How many inbound partitions this member of the group holds now."""
+        return len(self.consumer.assignment())
+
     def lag(self) -> int:
         """Records behind the end of the assigned partitions."""
         assigned = list(self.consumer.assignment())

@@ -406,6 +406,14 @@ def create_app(
             return JSONResponse(body, 503)
         if service_status is not None:
             body["service"] = service_status()
+            problem = body["service"].get("problem")
+            if problem is not None:
+                # Stalled: 503, so that an orchestrator notices; an instance without a
+                # partition is idle, not broken (a group may hold more members than
+                # partitions): 200, with the problem said.
+                body["status"], _ = problem.split(":", 1)
+                if body["status"] == "stalled":
+                    return JSONResponse(body, 503)
         return body
 
     registry = metrics_registry(ledighed, service_status, ROLES)

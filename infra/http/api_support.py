@@ -250,6 +250,17 @@ class Metrics:
                 "records behind the end of the inbound partitions this instance holds",
                 value=status["consumer_lag"],
             )
+        if "partitions_assigned" in status:
+            yield GaugeMetricFamily(
+                "ledighed_consumer_partitions_assigned",
+                "inbound partitions this instance holds",
+                value=status["partitions_assigned"],
+            )
+            yield GaugeMetricFamily(
+                "ledighed_service_stalled",
+                "1 when records wait and nothing was applied for a minute (/health says why)",
+                value=int(str(status.get("problem", "")).startswith("stalled")),
+            )
         if "applied" in status:
             messages = CounterMetricFamily(
                 "ledighed_service_messages",

@@ -84,7 +84,7 @@ def _run_service(settings: Settings, http: tuple[str, int] | None, local_broker:
         if http is not None:
             from infra.http.serve import ApiThread
 
-            api = ApiThread(settings, *http, service_status=lambda: dict(service.status)).start()
+            api = ApiThread(settings, *http, service_status=service.live_status).start()
         try:
             service.run()
         finally:

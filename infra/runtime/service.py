@@ -23,6 +23,10 @@ from infra.settings import Settings
 
 log = logging.getLogger("ledighed.service")
 
+# Records waiting with nothing applied for this long (or no partition assigned) is a stall
+# that /health reports; longer than any batch a healthy service takes, retries included.
+STALL_AFTER_S = 60.0
+
 """How long the service waits for the brokers when it starts (kafka-python waits 30 s):
 an address with no broker behind it is a mistake to say at once."""
 
@@ -109,10 +113,16 @@ class Service:
         bootstrap: str,
         report_every_s: float = 5.0,
         clock: Clock | None = None,
+        stall_after_s: float = STALL_AFTER_S,
     ) -> None:
         self.settings = settings
         self.bootstrap = bootstrap
         self.report_every_s = report_every_s
+        self.stall_after_s = stall_after_s
+        # When the service last made progress (applied a record, or had none waiting), and
+        # whether it is in a retry's back-off now: /health says when it is stuck.
+        self.started_at = self.progress_at = time.monotonic()
+        self.backing_off = False
         self.stopping = threading.Event()
         self.ledighed = compose.application(settings, at=clock)
         self.clock = self.ledighed.clock
@@ -153,6 +163,7 @@ class Service:
         try:
             while not self.stopping.is_set():
                 self.consumer.poll_once(timeout_ms=500)
+                self.backing_off = False
                 self.follow_up()
                 now = time.monotonic()
                 if now - last_report >= self.report_every_s:
@@ -173,6 +184,7 @@ class Service:
 
     def _pause(self, seconds: float) -> None:
         """A back-off's sleep that a stop cuts short."""
+        self.backing_off = True
         self.stopping.wait(seconds)
 
     def catch_up(self) -> None:
@@ -196,9 +208,12 @@ class Service:
 
     def report(self, rate: float) -> None:
         lag = self.consumer.lag()
+        if rate > 0 or lag == 0:
+            self.progress_at = time.monotonic()
         self.status = {
             # None (left out of /metrics) when the broker did not say; never a number.
             "consumer_lag": lag if lag >= 0 else None,
+            "partitions_assigned": self.consumer.assigned(),
             "records_per_s": round(rate, 1),
             "applied": self.consumer.applied,
             "accepted": self.sink.totals.accepted,
@@ -209,6 +224,29 @@ class Service:
             "dead_letters_published": self.publisher.dead_letters_published,
         }
         log.info("progress", extra=self.status)
+
+    def live_status(self) -> dict[str, Any]:
+        """The latest progress numbers and, when the service is stuck, `problem`: records
+        wait (or a batch is in a retry's back-off) and nothing was applied for
+        `stall_after_s`, or no partition has been assigned for that long. Read by /health
+        from another thread, so only from fields the loop sets whole."""
+        status = dict(self.status)
+        now = time.monotonic()
+        idle_s = now - self.progress_at
+        waiting = self.backing_off or (status.get("consumer_lag") or 0) > 0
+        if waiting and idle_s > self.stall_after_s:
+            status["problem"] = (
+                f"stalled: records wait and nothing was applied for {idle_s:.0f} s"
+                " (the log says why: the store or the broker away, a batch retried)"
+            )
+        elif status.get("partitions_assigned", 0) == 0 and now - self.started_at > (
+            self.stall_after_s
+        ):
+            status["problem"] = (
+                f"unassigned: no inbound partition assigned after {now - self.started_at:.0f} s"
+                " (the group may have more members than partitions, or cannot be joined)"
+            )
+        return status
 
     def close(self) -> None:
         try:

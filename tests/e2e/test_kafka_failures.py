@@ -940,3 +940,86 @@ def test_a_member_dropped_from_its_group_mid_batch_brings_kafkas_offsets_up_to_t
         logger.removeHandler(lines)
         logger.setLevel(level)
         db.close()
+
+
+# --- 8. /health says when the service is stuck --------------------------------------------------
+
+
+def test_health_says_when_records_wait_and_nothing_is_applied(
+    kafka_settings: Settings,
+    tmp_path: Path,
+    services: ServiceThreads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 26: /health reported lag 0 while nothing was applied. With the store failing
+    (every batch retried with back-off) and records waiting, /health is a 503 `stalled`
+    after the stall time, /metrics says so, and both are well again once it applies."""
+    import sqlalchemy.exc
+    from fastapi.testclient import TestClient
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from infra.http.api import create_app
+
+    settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/h.db"})
+    service = start_ready(services, settings)
+    service.stall_after_s = 2.0
+    client = TestClient(create_app(settings, service.ledighed, service.live_status))
+
+    def stalled() -> float:
+        metrics = text_string_to_metric_families(client.get("/metrics").text)
+        (family,) = [f for f in metrics if f.name == "ledighed_service_stalled"]
+        return family.samples[0].value
+
+    wait_for(
+        lambda: client.get("/health").json()["service"].get("partitions_assigned", 0) > 0,
+        what="a report with the partitions",
+        timeout_s=30,
+    )
+    assert client.get("/health").status_code == 200
+
+    def store_away(*_: Any, **__: Any) -> Any:
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, ConnectionError("the store is away"))
+
+    monkeypatch.setattr(service.ledighed, "apply_consumed", store_away)
+    produce(settings, settings.topic_members, [registration("st-1", "0101901234")])
+    wait_for(lambda: client.get("/health").status_code == 503, what="a 503", timeout_s=30)
+    body = client.get("/health").json()
+    assert body["status"] == "stalled" and body["db"] == "ok"
+    assert body["service"]["problem"].startswith("stalled: records wait")
+    assert stalled() == 1
+    monkeypatch.undo()  # the store is back: the retry applies the waiting record
+    wait_for(lambda: client.get("/health").status_code == 200, what="a 200", timeout_s=30)
+    assert "problem" not in client.get("/health").json()["service"] and stalled() == 0
+    assert service.sink.totals.accepted == 1
+    assert services.alive(), services.errors
+
+
+def test_health_says_when_no_partition_is_assigned(
+    kafka_settings: Settings,
+    tmp_path: Path,
+    services: ServiceThreads,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 26: 90 s with no partition assigned looked healthy. A member of the group that
+    holds none says so (200: an extra instance is idle, not broken)."""
+    from fastapi.testclient import TestClient
+
+    from infra.http.api import create_app
+
+    settings = kafka_settings.model_copy(update={"db_url": f"sqlite:///{tmp_path}/u.db"})
+    service = start_ready(services, settings)
+    client = TestClient(create_app(settings, service.ledighed, service.live_status))
+    assert "problem" not in client.get("/health").json()["service"]
+    # The member holds no partition (as in a group with more members than partitions; the
+    # client itself is left alone: it is the service thread's): past the stall time, /health
+    # says so.
+    monkeypatch.setattr(service.consumer, "assigned", lambda: 0)
+    service.stall_after_s = 0.5
+    wait_for(
+        lambda: client.get("/health").json()["service"].get("partitions_assigned") == 0,
+        what="no partition",
+        timeout_s=30,
+    )
+    answer = client.get("/health")
+    assert answer.status_code == 200 and answer.json()["status"] == "unassigned"
+    assert "no inbound partition assigned" in answer.json()["service"]["problem"]
