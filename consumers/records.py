@@ -12,6 +12,20 @@ TOMBSTONE = (
 )
 
 
+UPSTREAM = ""
+"""The upstream systems' namespace of message ids: the id alone."""
+
+
+def scope_of(topic: str) -> str:
+    """The message-id namespace of a source topic (InboundRecord.id_scope)."""
+    return topic if topic.startswith("http:adviser:") else UPSTREAM
+
+
+def scoped_id(scope: str, message_id: str) -> str:
+    """The id that makes a message a repeat: within its source's namespace."""
+    return f"{scope}\x1f{message_id}" if scope else message_id
+
+
 @dataclass(frozen=True)
 class InboundRecord:
     """One message as it arrived: `value` keeps its exact bytes (for the dead letters and the
@@ -31,6 +45,13 @@ class InboundRecord:
     @property
     def from_kafka(self) -> bool:
         return self.partition is not None
+
+    def id_scope(self) -> str:
+        """The namespace of this record's message id, so that no source can claim another's
+        ids (issue 26): each adviser posting over HTTP has one of its own (`http:adviser:NAME`);
+        the upstream systems (every Kafka topic, a file's lines, the `system` role over HTTP)
+        share one, the id as sent, as every release before kept it."""
+        return scope_of(self.topic)
 
     @property
     def payload(self) -> bytes | str:

@@ -10,7 +10,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from consumers.records import InboundRecord
+from consumers.records import InboundRecord, scoped_id
 from domain.errors import Rejected
 from domain.messages import InboundMessage, InvalidMessage, parse_message
 from domain.params import Settings
@@ -234,13 +234,14 @@ def _apply_to(
     service = CaseService(uow, settings)
     uow.prefetch(
         (m.cpr for _, m in parsed if not isinstance(m, InvalidMessage)),
-        (m.message_id for _, m in parsed if not isinstance(m, InvalidMessage)),
+        (_repeat_key(r, m) for r, m in parsed if not isinstance(m, InvalidMessage)),
     )
     for record, message in parsed:
         if isinstance(message, InvalidMessage):
             _reject(uow, report, record, message.reason, message.field, message.message_id)
             continue
-        if uow.is_duplicate(message.message_id):
+        repeat_key = _repeat_key(record, message)
+        if uow.is_duplicate(repeat_key):
             report.duplicates += 1
             continue
         source = _source(record, message.message_id)
@@ -255,13 +256,18 @@ def _apply_to(
             continue
         member_id = uow.member_id(message.cpr)
         assert member_id is not None
-        uow.accept(message.message_id, member_id)
+        uow.accept(repeat_key, member_id)
         report.accepted += 1
     if calendar_day is not None:  # R16 by the calendar, for the cases the batch touched
         ticked = TickReport()
         end_programme(service, uow.cases(), calendar_day, ticked)
         report.programme_ended += ticked.exits
     report.events += uow.commit(offsets, group)
+
+
+def _repeat_key(record: InboundRecord, message: InboundMessage) -> str:
+    """What makes the message a repeat: its id within its source's namespace."""
+    return scoped_id(record.id_scope(), message.message_id)
 
 
 def _unit_of_work(store: Store) -> UnitOfWork:

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from consumers.records import scope_of, scoped_id
 from domain.case import Case
 from domain.member import Member
 from domain.params import PROGRAMME_END, Settings
@@ -132,7 +133,9 @@ def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) ->
                 message_id = kept["source"].get("message_id")
                 key = cpr.encode() if cpr else None  # the record key upstream uses
                 uow.reject(raw, reason, None, message_id, kept["source"], raw.encode(), key)
-                uow.withdraw(message_id)
+                # Its id is free again within its source's namespace (a corrected copy
+                # or a retry of the dead letter applies).
+                uow.withdraw(scoped_id(scope_of(kept["source"].get("topic") or ""), message_id))
             given_up += len(due)
         if given_up:
             uow.commit()

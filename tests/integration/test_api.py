@@ -191,10 +191,52 @@ def test_a_repeat_is_200_with_the_duplicate_flag(api: tuple[TestClient, Store, s
         "held_on": "2021-05-01",
     }
     first = client.post("/messages", json=message, headers=bearer("adviser"))
-    again = client.post("/messages", json=message, headers=bearer("system"))
+    again = client.post("/messages", json=message, headers=bearer("adviser"))
     assert first.json() == {"accepted": True, "duplicate": False, "message_id": "http-1"}
     assert again.status_code == 200
     assert again.json() == {"accepted": True, "duplicate": True, "message_id": "http-1"}
+    upstream = {**message, "message_id": "http-2"}
+    assert not client.post("/messages", json=upstream, headers=bearer("system")).json()[
+        "duplicate"
+    ]
+    assert client.post("/messages", json=upstream, headers=bearer("system")).json()["duplicate"]
+
+
+def test_no_source_can_claim_another_sources_message_ids(
+    api: tuple[TestClient, Store, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 26: an adviser who posted any message with an id an upstream system would use
+    later made that system's message (another member's deregistration, say) a duplicate,
+    dropped. Each adviser's ids are their own; the upstream systems (Kafka, files, the
+    `system` role over HTTP) share theirs."""
+    client, _, url = api
+    claim = {
+        "message_id": "upstream-7",
+        "type": "meeting_held",
+        "cpr": MOVED,
+        "kind": "extra_job",
+        "held_on": "2021-05-01",
+    }
+    assert not client.post("/messages", json=claim, headers=bearer("adviser")).json()[
+        "duplicate"
+    ]
+    other = "0404844444"  # scenario 04's member, bent's
+    line = {
+        "message_id": "upstream-7",
+        "type": "adviser_assigned",
+        "cpr": other,
+        "adviser": "bo",
+        "assigned_on": "2021-05-01",
+    }
+    path = tmp_path / "upstream.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    code, report = cli(url, capsys, "ingest", str(path), "--quiet")
+    assert code == 0 and (report["accepted"], report["duplicates"]) == (1, 0)
+    _, case = cli(url, capsys, "case", other, "--as-of", "2021-05-02")
+    assert case["adviser"] == "bo"  # applied, not dropped as the adviser's repeat
+    # the system's copy of that id is the upstream one's repeat
+    repeat = client.post("/messages", json=line, headers=bearer("system")).json()
+    assert repeat["duplicate"]
 
 
 def test_a_message_that_breaks_the_contract_is_422_with_field_and_reason(
