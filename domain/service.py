@@ -70,22 +70,29 @@ class CaseService:
         elif isinstance(message, m.NoticeSignup):
             self._sign_up_notice(member, message, source)
         else:
-            case = self._case_for(member, message)
-            if case is None:
+            if self._file(member, message, source) is None:
                 member.keep(_without_cpr(message), message.effective_on, source)
                 return
-            try:
-                _apply(case, message, source)
-            except Rejected as refusal:
-                if refusal.waits_for is None:
-                    raise
-                # Parked: what it waits for may come later on another topic.
-                member.keep(_without_cpr(message), message.effective_on, source)
-                return
-            if isinstance(message, DECISION_INPUTS):
-                case.settle(self.settings, source)
             if isinstance(message, UNPARKS):
-                self._take_over_kept(member, case, message, source)
+                self._take_over_kept(member, message, source)
+
+    def _file(self, member: Member, message: m.InboundMessage, source: Source) -> Case | None:
+        """Apply the message to the case that covers its day and settle that case if the
+        message is a decision input: that case; None when it must wait in the member's
+        record (no case covers its day, or it needs a message not yet read). Raises
+        `Rejected` when the rules refuse it."""
+        case = self._case_for(member, message)
+        if case is None:
+            return None
+        try:
+            _apply(case, message, source)
+        except Rejected as refusal:
+            if refusal.waits_for is None:
+                raise
+            return None  # parked: what it waits for may come later on another topic
+        if isinstance(message, DECISION_INPUTS):
+            case.settle(self.settings, source)
+        return case
 
     def end_programme(self, case: Case, on: date, source: Source) -> bool:
         """R16: on or after 2023-12-31, a case still in the trial exits with programme_ended."""
@@ -202,40 +209,35 @@ class CaseService:
             adviser=message.adviser,
             source=source,
         )
-        self._take_over_kept(member, case, message, source)
         case.settle(self.settings, source)
+        self._take_over_kept(member, message, source)
 
-    def _take_over_kept(
-        self, member: Member, case: Case, trigger: m.InboundMessage, source: Source
-    ) -> None:
+    def _take_over_kept(self, member: Member, trigger: m.InboundMessage, source: Source) -> None:
         """Messages kept because they arrived before what they need (another topic may be
-        read ahead: the registration, a holiday request) apply now if they fall in the
-        case: dated on or after S, hours for S's month on (R8), in effective-date order.
-        Each is checked as if it arrived now; one the rules refuse stays kept in the
-        member's record, as it arrived."""
-        if case.registration is None:
-            return
-        taken: list[str] = []
-        waiting = member.waiting
-        decided = False
-        for kept in sorted(waiting, key=lambda kept: kept["effective_on"]):
+        read ahead: the registration, a holiday request) apply now where a case covers
+        them, in the order they were accepted, each as if it had arrived right after what
+        it waited for: after each one applied, the earlier ones still waiting are tried
+        again (a decision kept before its kept request follows the request). So a decision
+        (R14, R18) reflects every fact accepted before it, as in any other order. One the
+        rules refuse stays kept in the member's record, as it arrived."""
+        waiting = list(member.waiting)
+        taken: dict[UUID, list[str]] = {}
+        index = 0
+        while index < len(waiting):
+            kept = waiting[index]
             message = m.parse_message({**kept["message"], "cpr": trigger.cpr})
-            if isinstance(message, m.HoursPaid):
-                in_case = message.month >= first_of_month(case.registration.registered_on)
-            else:
-                in_case = message.effective_on >= case.registration.registered_on
-            if not in_case:
-                continue
             try:
-                _apply(case, message, kept["source"])
+                case = self._file(member, message, kept["source"])
             except Rejected:
+                case = None
+            if case is None:
+                index += 1
                 continue
-            decided |= isinstance(message, DECISION_INPUTS)
-            taken.append(kept["source"]["message_id"])
-        if taken:
-            member.mark_applied(taken, case.id, trigger.effective_on, source)
-            if decided:
-                case.settle(self.settings, source)
+            taken.setdefault(case.id, []).append(kept["source"]["message_id"])
+            del waiting[index]
+            index = 0  # what waited for this one comes right after it
+        for case_id, message_ids in taken.items():
+            member.mark_applied(message_ids, case_id, trigger.effective_on, source)
 
 
 def _without_cpr(message: m.InboundMessage) -> dict[str, Any]:
