@@ -187,7 +187,7 @@ class CaseService:
     def _register(self, member: Member, message: m.Unemployed, source: Source) -> None:
         """R1, R3: a registration starts the notice-period case, or opens a new one."""
         latest = self._latest_case(member)
-        if latest is not None and latest.registration is None and latest.exit is None:
+        if latest is not None and _announces(latest, message.registered_on):
             if message.registered_on < latest.facts.opened_on:
                 raise Rejected(
                     f"registered on {message.registered_on}, before the notice sign-up on "
@@ -238,6 +238,13 @@ class CaseService:
             index = 0  # what waited for this one comes right after it
         for case_id, message_ids in taken.items():
             member.mark_applied(message_ids, case_id, trigger.effective_on, source)
+
+
+def _announces(case: Case, registered_on: date) -> bool:
+    """R2: the case is a notice period that this registration starts: not yet registered,
+    and not ended before S (one ended by a `deregistered`, `akasse_changed` or `opted_out`
+    read before the registration it follows is still the registration's case)."""
+    return case.registration is None and (case.exit is None or registered_on <= case.exit.on)
 
 
 def _without_cpr(message: m.InboundMessage) -> dict[str, Any]:
