@@ -9,11 +9,12 @@ from uuid import UUID
 
 from domain import messages as m
 from domain.calendar import first_of_month
-from domain.case import Case, Source
+from domain.case import Case, Released, Source
 from domain.cpr import birth_date_from_cpr
 from domain.errors import Rejected
 from domain.member import Member
 from domain.params import DEFAULT_SETTINGS, PROGRAMME_END, Settings
+from domain.record import RELEASED_ON_EXIT, message_of
 from domain.rules.enrolment import notice_signup_refusal
 
 # The facts an exit or a handover is decided from (R3, R8 to R13, R16, R17); other messages
@@ -91,8 +92,20 @@ class CaseService:
                 raise
             return None  # parked: what it waits for may come later on another topic
         if isinstance(message, DECISION_INPUTS):
-            case.settle(self.settings, source)
+            self._settle(member, case, source)
         return case
+
+    def _settle(self, member: Member, case: Case, source: Source) -> None:
+        """Decide the case's exit (R13), and let go of the facts dated after it: read before
+        the exit that now precedes them, they wait in the member's record for the next case,
+        as when read after it."""
+        case.settle(self.settings, source)
+        if case.exit is not None:
+            self._keep_released(member, case.release(case.exit.on, RELEASED_ON_EXIT, source))
+
+    def _keep_released(self, member: Member, released: list[Released]) -> None:
+        for name, fact, origin in released:
+            member.keep(message_of(name, fact, origin["message_id"]), fact.effective_on, origin)
 
     def end_programme(self, case: Case, on: date, source: Source) -> bool:
         """R16: on or after 2023-12-31, a case still in the trial exits with programme_ended."""
@@ -142,24 +155,38 @@ class CaseService:
         return self.book.case(member.case_ids[-1]) if member.case_ids else None
 
     def _case_for(self, member: Member, message: m.InboundMessage) -> Case | None:
-        """The latest case opened on or before the message's day (for hours: in its month)."""
+        """The case whose period covers the message's day (CONTRACT.md): the latest case
+        opened (signed up, or S) on or before it, if its exit day is not before it; for
+        hours, the latest case opened in or before the payment month (R8). None keeps it in
+        the member's record: hours for a case in its notice period wait for S (R8), and a
+        message dated after the member's latest case ended waits for the next case (one
+        dated after an earlier case ended, before the next began, sets nothing)."""
         day = message.effective_on
         for case_id in reversed(member.case_ids):
             case = self.book.case(case_id)
             opened = case.facts.opened_on
             if isinstance(message, m.HoursPaid):
                 if first_of_month(opened) <= day:
-                    # R8: hours paid before S is known wait in the member's record and are
-                    # checked against the insurance when the case registers.
-                    return case if case.registration is not None else None
+                    if case.registration is None:
+                        return None  # R8: checked against the insurance once S is known
+                    # A payment belongs to the latest case begun by its month, after its
+                    # exit month too (nothing counts it there); a case opened later takes
+                    # it over (`_open_case`).
+                    return case
             elif opened <= day:
-                return case
+                return None if _ended_before(case, day) else case
         return None
 
     def _open_case(self, member: Member, opened_on: date, source: Source) -> Case:
+        """A new case; hours the member's previous case held for its months on (R8: a payment
+        belongs to the latest case begun by its month) wait for it in the member's record."""
+        previous = self._latest_case(member)
         case = Case(member_id=member.id, effective_on=opened_on, source=source)
         self.book.add(case)
         member.open_case(case.id, opened_on, source)
+        if previous is not None:
+            before = first_of_month(opened_on) - timedelta(days=1)
+            self._keep_released(member, previous.release(before, ("payments",), source))
         return case
 
     def _check_no_open_case(self, latest: Case | None, day: date, what: str) -> None:
@@ -209,7 +236,7 @@ class CaseService:
             adviser=message.adviser,
             source=source,
         )
-        case.settle(self.settings, source)
+        self._settle(member, case, source)
         self._take_over_kept(member, message, source)
 
     def _take_over_kept(self, member: Member, trigger: m.InboundMessage, source: Source) -> None:
@@ -237,7 +264,14 @@ class CaseService:
             del waiting[index]
             index = 0  # what waited for this one comes right after it
         for case_id, message_ids in taken.items():
-            member.mark_applied(message_ids, case_id, trigger.effective_on, source)
+            held = self.book.case(case_id).received  # not one its exit let go meanwhile
+            if still := [message_id for message_id in message_ids if message_id in held]:
+                member.mark_applied(still, case_id, trigger.effective_on, source)
+
+
+def _ended_before(case: Case, day: date) -> bool:
+    """The case's exit day lies before `day`."""
+    return case.exit is not None and case.exit.on < day
 
 
 def _announces(case: Case, registered_on: date) -> bool:

@@ -4,15 +4,22 @@ it waited for; a message belongs to the case whose period covers its day."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from domain.case import Case
+from domain.facts import CaseFacts
+from domain.params import DEFAULT_SETTINGS
+from domain.view import case_view
 from tests.fakes import (
     Desk,
     holiday_requested,
     hours_paid,
     meeting_booked,
+    meeting_held,
+    moved,
     msg,
     notice_signup,
     unemployed,
@@ -125,3 +132,102 @@ def test_r2_r10_akasse_changed_read_before_the_unemployed_gives_the_handover() -
     assert live is not None
     assert live["content"]["reason"] == "changed_akasse"
     assert live["content"]["effective_on"] == "2021-04-15"
+
+
+# --- cases in sequence: a message after the latest case's exit waits for the next case -----
+
+
+def _two_cases(*june: dict[str, Any]) -> tuple[Desk, Desk]:
+    """Case 1: S = 2021-01-04, deregistered 2021-03-15 (R17). Case 2: S = 2021-06-01. The
+    June messages read after the second registration, read before it, and read before even
+    the first case's deregistration (which then lets them go to the member's record)."""
+    registered, gone = unemployed("2021-01-04"), msg("deregistered", deregistered_on="2021-03-15")
+    second = unemployed("2021-06-01")
+    natural, early, before_exit = Desk(), Desk(), Desk()
+    for desk, order in (
+        (natural, [registered, gone, second, *june]),
+        (early, [registered, gone, *june, second]),
+        (before_exit, [registered, *june, gone, second]),
+    ):
+        for message in order:
+            desk.try_send(message)
+        assert desk.rejected == []
+        assert len(desk.cases()) == 2
+        assert desk.member().waiting == []
+    for desk in (early, before_exit):
+        for index in (0, 1):
+            assert _reported(desk.cases()[index]) == _reported(natural.cases()[index])
+            for day in ("2021-03-01", "2021-06-20", "2021-09-01"):
+                assert _shown(desk.cases()[index], day) == _shown(natural.cases()[index], day)
+            assert desk.cases()[index].exit == natural.cases()[index].exit
+            assert _content(desk.cases()[index].live_handover) == _content(
+                natural.cases()[index].live_handover
+            )
+    first_case = early.cases()[0]
+    assert first_case.exit is not None and first_case.exit.on == date(2021, 3, 15)
+    return natural, early
+
+
+def _shown(case: Case, day: str) -> dict[str, Any]:
+    return case_view(case.facts, date.fromisoformat(day), DEFAULT_SETTINGS).as_dict("case", None)
+
+
+def _reported(case: Case) -> CaseFacts:
+    """The facts reported to the case; not `exits`, the stored decision's list of the exits
+    known (R13), which names what each decision saw (a later exit too, read before the
+    earlier one) and shows, as of any day, the same exit."""
+    return replace(case.facts, exits=())
+
+
+def _exit(desk: Desk, index: int) -> tuple[str, str] | None:
+    exit_ = desk.cases()[index].exit
+    return None if exit_ is None else (exit_.reason, exit_.on.isoformat())
+
+
+def test_r8_june_hours_read_before_the_second_registration_end_the_second_case() -> None:
+    # 3 x 160.33 for June to August reach 410 in August (R8): the second case exits
+    # 2021-08-31 with its handover; the first (ended 2021-03-15) keeps no hours.
+    hours = [hours_paid(month, "160.33") for month in ("2021-06", "2021-07", "2021-08")]
+    _, early = _two_cases(*hours)
+    assert early.cases()[0].facts.payments == ()
+    assert len(early.cases()[1].facts.payments) == 3
+    assert _exit(early, 1) == ("hours_threshold", "2021-08-31")
+    live = early.cases()[1].live_handover
+    assert live is not None and live["content"]["reason"] == "hours_threshold"
+
+
+def test_r4_a_june_meeting_read_before_the_second_registration_is_the_second_cases() -> None:
+    # cv_and_job held 2021-06-10, within S + 14 days of the second S (R4): held there, not
+    # shown held three months after the first case's exit.
+    _, early = _two_cases(meeting_held("cv_and_job", "2021-06-10"))
+    assert early.cases()[0].facts.meetings == ()
+    assert [m.held_on for m in early.cases()[1].facts.meetings] == [date(2021, 6, 10)]
+    assert not any(t[0].startswith("meeting:cv_and_job") for t in early.tasks("2021-06-20"))
+
+
+def test_r9_a_july_move_out_read_before_the_second_registration_ends_the_second_case() -> None:
+    # Moved to 0153 Brøndby (outside the trial) on 2021-07-05: moved_out (R9), handed over.
+    _, early = _two_cases(moved("2021-07-05", 153))
+    assert early.cases()[0].facts.moves == ()
+    assert _exit(early, 1) == ("moved_out", "2021-07-05")
+    assert early.cases()[1].live_handover is not None
+
+
+def test_r17_a_july_deregistration_read_before_the_second_registration_ends_the_second_case() -> (
+    None
+):
+    _, early = _two_cases(msg("deregistered", deregistered_on="2021-07-20"))
+    assert len(early.cases()[0].facts.deregistrations) == 1
+    assert _exit(early, 1) == ("deregistered", "2021-07-20")
+
+
+def test_what_the_ended_case_covers_stays_the_ended_cases() -> None:
+    # February's hours paid late (a month before the exit) and a joint meeting held on the
+    # exit day 2021-03-15 belong to the first case, read before or after the second S.
+    late_pay = hours_paid("2021-02", "100")
+    on_exit_day = meeting_held("cv_and_job", "2021-03-15")
+    _, early = _two_cases(late_pay, on_exit_day)
+    first, second = early.cases()
+    assert [p.month for p in first.facts.payments] == [date(2021, 2, 1)]
+    assert [m.held_on for m in first.facts.meetings] == [date(2021, 3, 15)]
+    assert second.facts.payments == () and second.facts.meetings == ()
