@@ -135,6 +135,27 @@ class Case(Aggregate):
             notice=NoticeSignup(signed_up_on, employment_ends_on, municipality_code)
         )
 
+    def record_notice(
+        self, signed_up_on: date, employment_ends_on: date, municipality_code: int, source: Source
+    ) -> None:
+        """R2: a sign-up read after the registration it announced: recorded as the notice the
+        case began with; what the registration decided (R1, R3) stands."""
+        self._notice_recorded(
+            signed_up_on, employment_ends_on, municipality_code, signed_up_on, source
+        )
+
+    @event("NoticeRecorded")
+    def _notice_recorded(
+        self,
+        signed_up_on: date,
+        employment_ends_on: date,
+        municipality_code: int,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        notice = NoticeSignup(signed_up_on, employment_ends_on, municipality_code)
+        self.facts = replace(self.facts, notice=notice)
+
     def register(
         self,
         registered_on: date,

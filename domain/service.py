@@ -204,12 +204,30 @@ class CaseService:
             )
 
     def _sign_up_notice(self, member: Member, message: m.NoticeSignup, source: Source) -> None:
-        """R2."""
-        self._check_no_open_case(self._latest_case(member), message.signed_up_on, "notice sign-up")
+        """R2; a sign-up read after the registration it announces is recorded on that case
+        (CONTRACT.md) and changes nothing the rules decided from S."""
+        latest = self._latest_case(member)
+        if latest is not None and self._announced(member, latest, message.signed_up_on):
+            latest.record_notice(
+                message.signed_up_on, message.employment_ends_on, message.municipality_code, source
+            )
+            return
+        self._check_no_open_case(latest, message.signed_up_on, "notice sign-up")
         case = self._open_case(member, message.signed_up_on, source)
         case.sign_up_notice(
             message.signed_up_on, message.employment_ends_on, message.municipality_code, source
         )
+
+    def _announced(self, member: Member, case: Case, signed_up_on: date) -> bool:
+        """R2: a sign-up on `signed_up_on` announces the case's registration: the case has S
+        on or after it and no notice yet, and the member's case before it had ended by then."""
+        registration = case.registration
+        if registration is None or case.facts.notice is not None:
+            return False
+        if signed_up_on > registration.registered_on:
+            return False
+        earlier = member.case_ids[:-1]
+        return not earlier or not self.book.case(earlier[-1]).is_open_on(signed_up_on)
 
     def _register(self, member: Member, message: m.Unemployed, source: Source) -> None:
         """R1, R3: a registration starts the notice-period case, or opens a new one."""

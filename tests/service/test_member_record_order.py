@@ -231,3 +231,32 @@ def test_what_the_ended_case_covers_stays_the_ended_cases() -> None:
     assert [p.month for p in first.facts.payments] == [date(2021, 2, 1)]
     assert [m.held_on for m in first.facts.meetings] == [date(2021, 3, 15)]
     assert second.facts.payments == () and second.facts.meetings == ()
+
+
+# --- late announcements: a notice sign-up read after the registration it announces --------
+
+
+def test_r2_a_notice_signup_read_after_its_registration_is_recorded_on_that_case() -> None:
+    # Signed up 2021-02-01 (employment ends 2021-02-28), registered 2021-03-01: read the
+    # other way round the sign-up is accepted, not a dead letter, and the case is the same
+    # (its notice from 2021-02-01; R1 and R3 decided from S, unchanged).
+    signup = notice_signup("2021-02-01", "2021-02-28")
+    registration = unemployed("2021-03-01")
+    booked = meeting_booked("cv_and_job", "2021-03-05")
+    late, natural = Desk(), Desk()
+    late.send_all([registration, booked, signup])
+    natural.send_all([signup, registration, booked])
+    assert late.rejected == [] and len(late.cases()) == 1
+    assert late.case().facts == natural.case().facts
+    assert late.case().facts.opened_on == date(2021, 2, 1)
+    for day in ("2021-02-10", "2021-03-02"):
+        assert _shown(late.case(), day) == _shown(natural.case(), day)
+
+
+def test_r2_a_notice_signup_after_a_later_registration_of_another_case_is_still_refused() -> (
+    None
+):
+    # A sign-up dated after S announces no registration: refused as before (R1).
+    desk = Desk()
+    desk.send(unemployed("2021-03-01"))
+    assert desk.try_send(notice_signup("2021-03-10", "2021-03-31")) is not None
