@@ -38,6 +38,7 @@ from domain.facts import (
     Sickness,
 )
 from domain.params import PROGRAMME_END, Settings
+from domain.record import RELEASED_ON_EXIT
 from domain.rules import enrolment
 from domain.rules.bookings import standing_bookings
 from domain.rules.exits import decide_exit, known_from, shown_by_day
@@ -507,8 +508,10 @@ class Case(Aggregate):
 
     # --- decisions: exit (R3, R8 to R11, R16, R17) and handover (R12, R13) --------------------
 
-    def settle(self, settings: Settings, source: Source) -> None:
+    def settle(self, settings: Settings, source: Source, release: bool = False) -> list[Released]:
         """Decide the exit from every fact known, and publish or revise the handover (R13).
+        With `release`, the facts dated after the exit leave the case first (`release`),
+        and are returned, for the member's record.
 
         The decision is stored with every exit the facts imply and the basis of each; the
         case, its explanation, its timeline and the worklist show it and never decide again.
@@ -542,8 +545,13 @@ class Case(Aggregate):
                 effective_on=min(new, default=decision.exit.on),
                 source=source,
             )
+        released = (
+            self.release(self.exit.on, RELEASED_ON_EXIT, source)
+            if release and self.exit is not None
+            else []
+        )
         if self.exit is None or not self.is_in_trial:
-            return
+            return released
         live = self.live_handover
         if self.exit.reason == "deregistered":
             if live is not None:  # R17 has no handover: withdraw the one that stood (R13)
@@ -556,10 +564,11 @@ class Case(Aggregate):
                     },
                     source,
                 )
-            return
+            return released
         content = handover(self.facts, self.exit).as_dict()
         if live is None or live["content"] != content:
             self._publish("handover" if not self.handovers else "handover_revised", content, source)
+        return released
 
     def _publish(self, type_: str, content: dict[str, Any], source: Source) -> None:
         """R12/R13: the next handover message, stored with the meetings it counted as held."""

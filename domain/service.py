@@ -14,7 +14,7 @@ from domain.cpr import birth_date_from_cpr
 from domain.errors import Rejected
 from domain.member import Member
 from domain.params import DEFAULT_SETTINGS, PROGRAMME_END, Settings
-from domain.record import RELEASED_ON_EXIT, message_of
+from domain.record import message_of
 from domain.rules.enrolment import notice_signup_refusal
 
 # The facts an exit or a handover is decided from (R3, R8 to R13, R16, R17); other messages
@@ -66,16 +66,32 @@ class CaseService:
             if refusal:
                 raise refusal.rejected()
         member = self._member(message, source)
-        if isinstance(message, m.Unemployed):
-            self._register(member, message, source)
-        elif isinstance(message, m.NoticeSignup):
-            self._sign_up_notice(member, message, source)
+        if isinstance(message, m.Unemployed | m.NoticeSignup):
+            try:
+                self._begin(member, message, source)
+            except Rejected as refusal:
+                if refusal.waits_for is None:
+                    raise
+                member.keep(_without_cpr(message), message.effective_on, source)
         else:
             if self._file(member, message, source) is None:
                 member.keep(_without_cpr(message), message.effective_on, source)
                 return
-            if isinstance(message, UNPARKS):
+            if isinstance(message, UNPARKS) or _registration_waits(member):
                 self._take_over_kept(member, message, source)
+
+    def _begin(
+        self,
+        member: Member,
+        message: m.Unemployed | m.NoticeSignup,
+        source: Source,
+        take_over: bool = True,
+    ) -> Case:
+        """A case begins or starts (R1, R2); one that waits for the member's case before it
+        to end raises `Rejected` with `waits_for` (R1)."""
+        if isinstance(message, m.Unemployed):
+            return self._register(member, message, source, take_over)
+        return self._sign_up_notice(member, message, source)
 
     def _file(self, member: Member, message: m.InboundMessage, source: Source) -> Case | None:
         """Apply the message to the case that covers its day and settle that case if the
@@ -99,9 +115,7 @@ class CaseService:
         """Decide the case's exit (R13), and let go of the facts dated after it: read before
         the exit that now precedes them, they wait in the member's record for the next case,
         as when read after it."""
-        case.settle(self.settings, source)
-        if case.exit is not None:
-            self._keep_released(member, case.release(case.exit.on, RELEASED_ON_EXIT, source))
+        self._keep_released(member, case.settle(self.settings, source, release=True))
 
     def _keep_released(self, member: Member, released: list[Released]) -> None:
         for name, fact, origin in released:
@@ -198,12 +212,14 @@ class CaseService:
                 f"{what} on {day}, but the member's latest case opened on {opened}", rule="R1"
             )
         if latest.is_open_on(day):
+            # An exit read later (another topic) may still end it before `day`: kept.
             raise Rejected(
                 f"{what} on {day}, but the member's case opened on {opened} is still open",
+                waits_for="the end of the member's case",
                 rule="R1",
             )
 
-    def _sign_up_notice(self, member: Member, message: m.NoticeSignup, source: Source) -> None:
+    def _sign_up_notice(self, member: Member, message: m.NoticeSignup, source: Source) -> Case:
         """R2; a sign-up read after the registration it announces is recorded on that case
         (CONTRACT.md) and changes nothing the rules decided from S."""
         latest = self._latest_case(member)
@@ -211,12 +227,13 @@ class CaseService:
             latest.record_notice(
                 message.signed_up_on, message.employment_ends_on, message.municipality_code, source
             )
-            return
+            return latest
         self._check_no_open_case(latest, message.signed_up_on, "notice sign-up")
         case = self._open_case(member, message.signed_up_on, source)
         case.sign_up_notice(
             message.signed_up_on, message.employment_ends_on, message.municipality_code, source
         )
+        return case
 
     def _announced(self, member: Member, case: Case, signed_up_on: date) -> bool:
         """R2: a sign-up on `signed_up_on` announces the case's registration: the case has S
@@ -229,8 +246,11 @@ class CaseService:
         earlier = member.case_ids[:-1]
         return not earlier or not self.book.case(earlier[-1]).is_open_on(signed_up_on)
 
-    def _register(self, member: Member, message: m.Unemployed, source: Source) -> None:
-        """R1, R3: a registration starts the notice-period case, or opens a new one."""
+    def _register(
+        self, member: Member, message: m.Unemployed, source: Source, take_over: bool = True
+    ) -> Case:
+        """R1, R3: a registration starts the notice-period case, or opens a new one; then
+        (unless the caller is taking over kept messages already) the kept ones apply."""
         latest = self._latest_case(member)
         if latest is not None and _announces(latest, message.registered_on):
             if message.registered_on < latest.facts.opened_on:
@@ -255,7 +275,9 @@ class CaseService:
             source=source,
         )
         self._settle(member, case, source)
-        self._take_over_kept(member, message, source)
+        if take_over:
+            self._take_over_kept(member, message, source)
+        return case
 
     def _take_over_kept(self, member: Member, trigger: m.InboundMessage, source: Source) -> None:
         """Messages kept because they arrived before what they need (another topic may be
@@ -265,26 +287,47 @@ class CaseService:
         again (a decision kept before its kept request follows the request). So a decision
         (R14, R18) reflects every fact accepted before it, as in any other order. One the
         rules refuse stays kept in the member's record, as it arrived."""
-        waiting = list(member.waiting)
+        done: dict[str, UUID] = {}  # taken over here, by the case that took it
+        registered: list[str] = []
+        while True:
+            for kept in member.waiting:
+                message_id = kept["source"]["message_id"]
+                if message_id in registered or (
+                    message_id in done and message_id in self.book.case(done[message_id]).received
+                ):
+                    continue  # taken over here (and not let go again since)
+                message = m.parse_message({**kept["message"], "cpr": trigger.cpr})
+                try:
+                    if isinstance(message, m.Unemployed | m.NoticeSignup):  # waited for an exit
+                        case: Case | None = self._begin(
+                            member, message, kept["source"], take_over=False
+                        )
+                    else:
+                        case = self._file(member, message, kept["source"])
+                except Rejected:
+                    case = None
+                if case is not None:
+                    if isinstance(message, m.Unemployed | m.NoticeSignup):
+                        registered.append(message_id)
+                    done[message_id] = case.id
+                    break  # what waited for this one comes right after it: from the first
+            else:
+                break
         taken: dict[UUID, list[str]] = {}
-        index = 0
-        while index < len(waiting):
-            kept = waiting[index]
-            message = m.parse_message({**kept["message"], "cpr": trigger.cpr})
-            try:
-                case = self._file(member, message, kept["source"])
-            except Rejected:
-                case = None
-            if case is None:
-                index += 1
-                continue
-            taken.setdefault(case.id, []).append(kept["source"]["message_id"])
-            del waiting[index]
-            index = 0  # what waited for this one comes right after it
+        for message_id, case_id in done.items():
+            # not one that an exit let go meanwhile
+            if message_id in registered or message_id in self.book.case(case_id).received:
+                taken.setdefault(case_id, []).append(message_id)
         for case_id, message_ids in taken.items():
-            held = self.book.case(case_id).received  # not one its exit let go meanwhile
-            if still := [message_id for message_id in message_ids if message_id in held]:
-                member.mark_applied(still, case_id, trigger.effective_on, source)
+            member.mark_applied(message_ids, case_id, trigger.effective_on, source)
+
+
+def _registration_waits(member: Member) -> bool:
+    """A registration or sign-up kept until the member's case before it ends (R1)."""
+    return any(k["message"].get("type") in _BEGINNINGS for k in member.waiting)
+
+
+_BEGINNINGS = ("unemployed", "notice_signup")
 
 
 def _ended_before(case: Case, day: date) -> bool:

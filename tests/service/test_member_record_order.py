@@ -139,22 +139,24 @@ def test_r2_r10_akasse_changed_read_before_the_unemployed_gives_the_handover() -
 
 def _two_cases(*june: dict[str, Any]) -> tuple[Desk, Desk]:
     """Case 1: S = 2021-01-04, deregistered 2021-03-15 (R17). Case 2: S = 2021-06-01. The
-    June messages read after the second registration, read before it, and read before even
-    the first case's deregistration (which then lets them go to the member's record)."""
+    June messages read after the second registration, read before it, read before even the
+    first case's deregistration (which then lets them go to the member's record), and the
+    deregistration read last of all (the second registration waits for it, R1)."""
     registered, gone = unemployed("2021-01-04"), msg("deregistered", deregistered_on="2021-03-15")
     second = unemployed("2021-06-01")
-    natural, early, before_exit = Desk(), Desk(), Desk()
+    natural, early, before_exit, last = Desk(), Desk(), Desk(), Desk()
     for desk, order in (
         (natural, [registered, gone, second, *june]),
         (early, [registered, gone, *june, second]),
         (before_exit, [registered, *june, gone, second]),
+        (last, [registered, second, *june, gone]),  # R1: the registration waits for the exit
     ):
         for message in order:
             desk.try_send(message)
         assert desk.rejected == []
         assert len(desk.cases()) == 2
         assert desk.member().waiting == []
-    for desk in (early, before_exit):
+    for desk in (early, before_exit, last):
         for index in (0, 1):
             assert _reported(desk.cases()[index]) == _reported(natural.cases()[index])
             for day in ("2021-03-01", "2021-06-20", "2021-09-01"):
@@ -253,10 +255,11 @@ def test_r2_a_notice_signup_read_after_its_registration_is_recorded_on_that_case
         assert _shown(late.case(), day) == _shown(natural.case(), day)
 
 
-def test_r2_a_notice_signup_after_a_later_registration_of_another_case_is_still_refused() -> (
-    None
-):
-    # A sign-up dated after S announces no registration: refused as before (R1).
+def test_r2_a_notice_signup_dated_after_s_announces_no_registration_of_it() -> None:
+    # A sign-up on 2021-03-10, after S = 2021-03-01, is not recorded on that case: it waits
+    # for the case to end (R1), as a registration would.
     desk = Desk()
     desk.send(unemployed("2021-03-01"))
-    assert desk.try_send(notice_signup("2021-03-10", "2021-03-31")) is not None
+    desk.send(notice_signup("2021-03-10", "2021-03-31"))
+    assert desk.case().facts.notice is None and len(desk.cases()) == 1
+    assert [k["message"]["type"] for k in desk.member().waiting] == ["notice_signup"]
