@@ -516,6 +516,42 @@ class Case(Aggregate):
         The decision is stored with every exit the facts imply and the basis of each; the
         case, its explanation, its timeline and the worklist show it and never decide again.
         """
+        self._decide(settings, source)
+        released = (
+            self.release(self.exit.on, RELEASED_ON_EXIT, source)
+            if release and self.exit is not None
+            else []
+        )
+        if released:  # what an earlier day shows may have rested on them
+            self._decide(settings, source)
+        if self.exit is None or not self.is_in_trial:
+            return released
+        live = self.live_handover
+        if self.exit.reason == "deregistered":
+            if live is not None:  # R17 has no handover: withdraw the one that stood (R13)
+                self._publish(
+                    "handover_withdrawn",
+                    {
+                        **live["content"],
+                        "reason": "deregistered",
+                        "effective_on": self.exit.on.isoformat(),
+                    },
+                    source,
+                )
+            return released
+        content = handover(self.facts, self.exit).as_dict()
+        if live is None or live["content"] != content:
+            self._publish("handover" if not self.handovers else "handover_revised", content, source)
+        return released
+
+    def after_release(self, settings: Settings, source: Source) -> None:
+        """The decision again once facts left the case (hours a later case took over): the
+        exits it names, and what each day shows, without them (R13)."""
+        self._decide(settings, source)
+
+    def _decide(self, settings: Settings, source: Source) -> None:
+        """R13: the exit decided from every fact known, stored when it changed, or when what
+        an earlier day shows changed."""
         decision = decide_exit(self.facts, settings)
         if decision is not None and decision.exit != self.exit:
             previous, exit_ = self.exit, decision.exit
@@ -545,30 +581,6 @@ class Case(Aggregate):
                 effective_on=min(new, default=decision.exit.on),
                 source=source,
             )
-        released = (
-            self.release(self.exit.on, RELEASED_ON_EXIT, source)
-            if release and self.exit is not None
-            else []
-        )
-        if self.exit is None or not self.is_in_trial:
-            return released
-        live = self.live_handover
-        if self.exit.reason == "deregistered":
-            if live is not None:  # R17 has no handover: withdraw the one that stood (R13)
-                self._publish(
-                    "handover_withdrawn",
-                    {
-                        **live["content"],
-                        "reason": "deregistered",
-                        "effective_on": self.exit.on.isoformat(),
-                    },
-                    source,
-                )
-            return released
-        content = handover(self.facts, self.exit).as_dict()
-        if live is None or live["content"] != content:
-            self._publish("handover" if not self.handovers else "handover_revised", content, source)
-        return released
 
     def _publish(self, type_: str, content: dict[str, Any], source: Source) -> None:
         """R12/R13: the next handover message, stored with the meetings it counted as held."""

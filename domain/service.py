@@ -57,6 +57,14 @@ class CaseService:
     def __init__(self, book: Book, settings: Settings = DEFAULT_SETTINGS) -> None:
         self.book = book
         self.settings = settings
+        # Kept messages that the rules refused when what they waited for came, with why:
+        # given up on the member, for the caller's dead letters (`take_refused`).
+        self.refused: list[tuple[dict[str, Any], Rejected]] = []
+
+    def take_refused(self) -> list[tuple[dict[str, Any], Rejected]]:
+        """The kept messages refused since the last call, each with its refusal."""
+        refused, self.refused = self.refused, []
+        return refused
 
     def handle(self, message: m.InboundMessage, source: Source) -> None:
         """Apply one message; raises `Rejected` (before changing anything) when it breaks a rule."""
@@ -200,7 +208,10 @@ class CaseService:
         member.open_case(case.id, opened_on, source)
         if previous is not None:
             before = first_of_month(opened_on) - timedelta(days=1)
-            self._keep_released(member, previous.release(before, ("payments",), source))
+            released = previous.release(before, ("payments",), source)
+            if released:
+                previous.after_release(self.settings, source)
+                self._keep_released(member, released)
         return case
 
     def _check_no_open_case(self, latest: Case | None, day: date, what: str) -> None:
@@ -286,7 +297,7 @@ class CaseService:
         it waited for: after each one applied, the earlier ones still waiting are tried
         again (a decision kept before its kept request follows the request). So a decision
         (R14, R18) reflects every fact accepted before it, as in any other order. One the
-        rules refuse stays kept in the member's record, as it arrived."""
+        rules refuse is given up on, for the dead letters (`take_refused`)."""
         done: dict[str, UUID] = {}  # taken over here, by the case that took it
         registered: list[str] = []
         while True:
@@ -304,7 +315,15 @@ class CaseService:
                         )
                     else:
                         case = self._file(member, message, kept["source"])
-                except Rejected:
+                except Rejected as refusal:
+                    # What it waited for came and the rules refuse it, as they would have
+                    # had it come after: a dead letter now, as then (one waiting for
+                    # something else still waits; so does a registration or sign-up, which
+                    # an exit moved earlier later on may still let in).
+                    beginning = isinstance(message, m.Unemployed | m.NoticeSignup)
+                    if refusal.waits_for is None and not beginning:
+                        member.give_up([message_id], refusal.reason, trigger.effective_on, source)
+                        self.refused.append((kept, refusal))
                     case = None
                 if case is not None:
                     if isinstance(message, m.Unemployed | m.NoticeSignup):

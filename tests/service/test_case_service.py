@@ -182,15 +182,19 @@ def test_a_registration_while_the_case_is_in_the_trial_waits_for_its_exit() -> N
 def test_a_registration_on_or_before_the_exit_day_is_not_taken() -> None:
     # S = 2021-03-01, opted out 2021-04-01: unemployed 2021-04-01 (the exit day) is not
     # taken (kept: a later fact could still move the exit earlier); 2021-04-02 -> a new
-    # case, after which the one of 2021-04-01 can never apply (it stays kept until given up)
+    # case; the one of 2021-04-01 stays kept (until given up, `LEDIGHED_PARK_DAYS`)
     desk = Desk()
     desk.send(unemployed("2021-03-01"))
     desk.send(msg("opted_out", decided_on="2021-04-01", note="x"))
-    desk.send(unemployed("2021-04-01"))
+    on_exit_day = unemployed("2021-04-01")
+    desk.send(on_exit_day)
     assert len(desk.cases()) == 1
     desk.send(unemployed("2021-04-02"))
     assert len(desk.cases()) == 2
-    assert [k["message"]["registered_on"] for k in desk.member().waiting] == ["2021-04-01"]
+    assert [k["source"]["message_id"] for k in desk.member().waiting] == [
+        on_exit_day["message_id"]
+    ]
+    assert desk.rejected == []
 
 
 def test_a_registration_not_after_the_latest_case_opened_is_refused() -> None:

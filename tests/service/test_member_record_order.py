@@ -263,3 +263,24 @@ def test_r2_a_notice_signup_dated_after_s_announces_no_registration_of_it() -> N
     desk.send(notice_signup("2021-03-10", "2021-03-31"))
     assert desk.case().facts.notice is None and len(desk.cases()) == 1
     assert [k["message"]["type"] for k in desk.member().waiting] == ["notice_signup"]
+
+
+def test_r7_a_kept_booking_the_rules_refuse_at_the_registration_is_the_same_dead_letter() -> None:
+    # Notice from 2021-02-01, a booking on 2021-02-20 read in the notice period (kept),
+    # S = 2021-03-01: the booking lies before S (R7). Registration first, it is rejected on
+    # arrival; kept, it is rejected when the registration comes: the same dead letter, its
+    # id free again, nothing left waiting.
+    signup = notice_signup("2021-02-01", "2021-02-28")
+    registration = unemployed("2021-03-01")
+    booking = meeting_booked("cv_and_job", "2021-02-20")
+    kept, natural = Desk(), Desk()
+    for message in (signup, booking, registration):
+        kept.try_send(message)
+    for message in (signup, registration, booking):
+        natural.try_send(message)
+    assert kept.rejected == natural.rejected
+    [(message_id, error)] = kept.rejected
+    assert message_id == booking["message_id"] and "R7" in error
+    assert [d["message_id"] for d in kept.book.dead_letters] == [message_id]
+    assert kept.member().waiting == [] and message_id not in kept.book.processed
+    assert kept.case().facts.bookings == ()

@@ -10,11 +10,13 @@ what they show on several days), worklist, live handovers, kept messages and dea
 as calendar order gives.
 
 Kept out, and why: an R14 clash between a booking and a request on different topics (the
-decision follows the order accepted, by the contract); and of three cases, the first ending
-by a `deregistered` (jobnet.events), which may be read after the second case's exit and
-the third registration: until then the first case is open, takes the second's exit, and
-the third registration opens on it (the first case ends here by `akasse_changed`, R10, on
-the registrations' own topic). `LEDIGHED_ORDER_EXAMPLES` raises the example count
+decision follows the order accepted, by the contract); and an earlier case ending by a
+message on another topic than the registrations (a `deregistered`, jobnet.events): read
+after messages of the next case, it leaves them on the open earlier case until then, where
+a rule may refuse one for good (a second `cv_and_job`, R4) or an exit they imply may let
+the next registration in too early. Earlier cases here end by `akasse_changed` (R10), on
+the registrations' own topic; tests/service/test_member_record_order.py has the worked
+two-case orders with a deregistration read last. `LEDIGHED_ORDER_EXAMPLES` raises the example count
 (`LEDIGHED_ORDER_EXAMPLES=2000 pytest tests/unit/test_order_independence.py`).
 """
 
@@ -144,15 +146,17 @@ def member_year(draw: st.DrawFn) -> dict[str, list[Message]]:
                 moved_on=_day(moved),
                 municipality_code=draw(st.sampled_from([147, 630, 153])),
             )
-        # Only the last two cases may end by a deregistration, read on another topic than the
+        # Only the last case may end by a deregistration, read on another topic than the
         # registrations: see the module's docstring.
-        ends = ["akasse_changed", "deregistered", None] if number >= cases - 2 else [None]
+        ends = ["akasse_changed", "deregistered", None] if last else [None]
         ending = draw(st.sampled_from(ends))
         if ending == "akasse_changed" or (ending is None and not last):  # R10
             add(end, "akasse.members", "akasse_changed", changed_on=_day(end))
         elif ending == "deregistered":  # R17, on another topic than the next registration
             add(end, "jobnet.events", "deregistered", deregistered_on=_day(end))
-        start = end + timedelta(days=draw(st.integers(30, 90)))
+        # The next case a month or more later, in a month of its own (R8: a month's hours)
+        gap = draw(st.integers(52, 110))  # a sign-up 20 days before S still after the end
+        start = first_of_month(end + timedelta(days=gap)) + timedelta(days=draw(st.integers(0, 20)))
     topics: dict[str, list[Message]] = {topic: [] for topic in TOPICS}
     for _, topic, message in sorted(dated, key=lambda d: d[0]):  # stable: topic order kept
         topics[topic].append(message)
