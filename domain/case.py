@@ -8,6 +8,7 @@ its basis); the class checks, calls them once and stores their decisions as even
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -37,6 +38,7 @@ from domain.facts import (
     Sickness,
 )
 from domain.params import PROGRAMME_END, Settings
+from domain.record import RELEASED_ON_EXIT
 from domain.rules import enrolment
 from domain.rules.bookings import standing_bookings
 from domain.rules.exits import decide_exit, known_from, shown_by_day
@@ -47,6 +49,8 @@ from domain.rules.less_intensive import decide_less_intensive
 from domain.rules.sickness import is_late_report
 
 Source = dict[str, Any]
+# A fact a case let go: its tuple's name, the fact, the source of the message that brought it.
+Released = tuple[str, Any, Source]
 
 
 class Case(Aggregate):
@@ -69,6 +73,9 @@ class Case(Aggregate):
         self.facts = CaseFacts()
         self.exit: Exit | None = None
         self.handovers: list[dict[str, Any]] = []
+        # The facts the case holds by the message that brought each, in the order applied:
+        # what a moved exit releases (not stored; every replay rebuilds it).
+        self.received: dict[str, Released] = {}
 
     # --- reading -------------------------------------------------------------------------
 
@@ -96,6 +103,13 @@ class Case(Aggregate):
             return None
         return self.handovers[-1]
 
+    def _record(self, name: str, fact: Any, source: Source) -> None:
+        """A reported fact onto the tuple `name`, noted with the message that brought it."""
+        self.facts = self.facts.add(name, fact)
+        message_id = source.get("message_id")
+        if message_id is not None:
+            self.received[message_id] = (name, fact, source)
+
     # --- R2 and R1/R3: how a case begins -------------------------------------------------
 
     def sign_up_notice(
@@ -121,6 +135,27 @@ class Case(Aggregate):
         self.facts = CaseFacts(
             notice=NoticeSignup(signed_up_on, employment_ends_on, municipality_code)
         )
+
+    def record_notice(
+        self, signed_up_on: date, employment_ends_on: date, municipality_code: int, source: Source
+    ) -> None:
+        """R2: a sign-up read after the registration it announced: recorded as the notice the
+        case began with; what the registration decided (R1, R3) stands."""
+        self._notice_recorded(
+            signed_up_on, employment_ends_on, municipality_code, signed_up_on, source
+        )
+
+    @event("NoticeRecorded")
+    def _notice_recorded(
+        self,
+        signed_up_on: date,
+        employment_ends_on: date,
+        municipality_code: int,
+        effective_on: date,
+        source: Source,
+    ) -> None:
+        notice = NoticeSignup(signed_up_on, employment_ends_on, municipality_code)
+        self.facts = replace(self.facts, notice=notice)
 
     def register(
         self,
@@ -190,7 +225,7 @@ class Case(Aggregate):
 
     @event("AdviserAssigned")
     def assign_adviser(self, adviser: str, effective_on: date, source: Source) -> None:
-        self.facts = self.facts.add("advisers", AdviserAssigned(adviser, effective_on))
+        self._record("advisers", AdviserAssigned(adviser, effective_on), source)
 
     def pay_hours(self, payment_id: str, month: date, hours: Decimal, source: Source) -> None:
         """R8: hours paid for a month; refused above the month's maximum or when repeated."""
@@ -204,27 +239,27 @@ class Case(Aggregate):
     def _hours_paid(
         self, payment_id: str, month: date, hours: Decimal, effective_on: date, source: Source
     ) -> None:
-        self.facts = self.facts.add("payments", Payment(payment_id, month, hours))
+        self._record("payments", Payment(payment_id, month, hours), source)
 
     @event("Moved")
     def move(self, municipality_code: int, effective_on: date, source: Source) -> None:
         """R9: the member's municipality from `effective_on` on."""
-        self.facts = self.facts.add("moves", Move(municipality_code, effective_on))
+        self._record("moves", Move(municipality_code, effective_on), source)
 
     @event("AkasseChanged")
     def change_akasse(self, effective_on: date, source: Source) -> None:
         """R10: the member left the a-kasse."""
-        self.facts = self.facts.add("akasse_changes", Dated(effective_on))
+        self._record("akasse_changes", Dated(effective_on), source)
 
     @event("Deregistered")
     def deregister(self, effective_on: date, source: Source) -> None:
         """R17: the member is no longer unemployed (job, education)."""
-        self.facts = self.facts.add("deregistrations", Dated(effective_on))
+        self._record("deregistrations", Dated(effective_on), source)
 
     @event("OptedOut")
     def opt_out(self, note: str, effective_on: date, source: Source) -> None:
         """R11: member and adviser agree the jobcenter helps the member better."""
-        self.facts = self.facts.add("opt_outs", Dated(effective_on, note))
+        self._record("opt_outs", Dated(effective_on, note), source)
 
     def book_meeting(self, kind: str, on: date, source: Source) -> None:
         """R7: a booking lies on or after S, while the case is in the trial."""
@@ -244,7 +279,7 @@ class Case(Aggregate):
 
     @event("MeetingBooked")
     def _meeting_booked(self, kind: Any, on: date, effective_on: date, source: Source) -> None:
-        self.facts = self.facts.add("bookings", Booking(kind, on))
+        self._record("bookings", Booking(kind, on), source)
 
     def hold_meeting(self, kind: str, held_on: date, source: Source) -> None:
         """R4/R5: a meeting held, in or out of its window; a mandatory one is held once."""
@@ -259,7 +294,7 @@ class Case(Aggregate):
 
     @event("MeetingHeld")
     def _meeting_held(self, kind: Any, held_on: date, effective_on: date, source: Source) -> None:
-        self.facts = self.facts.add("meetings", MeetingHeld(kind, held_on))
+        self._record("meetings", MeetingHeld(kind, held_on), source)
 
     def agree_extra_meetings(self, agreed_on: date, source: Source) -> None:
         """R5: a more intensive course with a job conversation every 14 days."""
@@ -268,12 +303,12 @@ class Case(Aggregate):
 
     @event("ExtraMeetingsAgreed")
     def _extra_meetings_agreed(self, effective_on: date, source: Source) -> None:
-        self.facts = self.facts.add("extra_meetings_agreed", Dated(effective_on))
+        self._record("extra_meetings_agreed", Dated(effective_on), source)
 
     @event("ProfileAssessed")
     def assess_profile(self, result: Any, effective_on: date, source: Source) -> None:
         """R6: advice only; recorded as given and never changes a rule."""
-        self.facts = self.facts.add("profiles", ProfileAssessed(result, effective_on))
+        self._record("profiles", ProfileAssessed(result, effective_on), source)
 
     def request_holiday(
         self,
@@ -323,9 +358,10 @@ class Case(Aggregate):
         effective_on: date,
         source: Source,
     ) -> None:
-        self.facts = self.facts.add(
+        self._record(
             "holiday_requests",
             HolidayRequest(request_id, requested_on, first_day, last_day, channel, status, reason),
+            source,
         )
 
     def decide_holiday(
@@ -353,8 +389,8 @@ class Case(Aggregate):
     def _holiday_decided(
         self, request_id: str, approved: bool, rule: str, effective_on: date, source: Source
     ) -> None:
-        self.facts = self.facts.add(
-            "holiday_decisions", HolidayDecision(request_id, approved, effective_on)
+        self._record(
+            "holiday_decisions", HolidayDecision(request_id, approved, effective_on), source
         )
 
     def report_sickness(self, sick_from: date, reported_on: date, source: Source) -> None:
@@ -372,7 +408,7 @@ class Case(Aggregate):
         effective_on: date,
         source: Source,
     ) -> None:
-        self.facts = self.facts.add("sickness", Sickness(sick_from, reported_on, late_report))
+        self._record("sickness", Sickness(sick_from, reported_on, late_report), source)
 
     def request_less_intensive(
         self, requested_on: date, reason: str, starts_on: date, documented: bool, source: Source
@@ -407,9 +443,10 @@ class Case(Aggregate):
         effective_on: date,
         source: Source,
     ) -> None:
-        self.facts = self.facts.add(
+        self._record(
             "less_intensive",
             LessIntensive(requested_on, reason, starts_on, documented, status, refusal),
+            source,
         )
 
     @event("JobcenterContacted")
@@ -417,9 +454,7 @@ class Case(Aggregate):
         self, about: Any, note: str, effective_on: date, source: Source
     ) -> None:
         """R19: recorded as reported, never scheduled."""
-        self.facts = self.facts.add(
-            "jobcenter_contacts", JobcenterContact(about, note, effective_on)
-        )
+        self._record("jobcenter_contacts", JobcenterContact(about, note, effective_on), source)
 
     def end_programme(self, source: Source) -> bool:
         """R16: the trial programme ends on 2023-12-31 for a case still in it (tick only)."""
@@ -433,6 +468,30 @@ class Case(Aggregate):
     @event("ProgrammeEnded")
     def _programme_ended(self, effective_on: date, source: Source) -> None:
         self.facts = self.facts.add("programme_ended", Dated(effective_on))
+
+    def release(self, after: date, names: Container[str], source: Source) -> list[Released]:
+        """Facts of the tuples `names` dated after `after` leave the case, in one event, as
+        CONTRACT.md's periods say (a message belongs to the case that covers its day): after
+        an exit that moved before them, or hours for the months of a case opened later. Each
+        with the source of the message that brought it, in the order applied."""
+        gone = [
+            (message_id, entry)
+            for message_id, entry in self.received.items()
+            if entry[0] in names and entry[1].effective_on > after
+        ]
+        if not gone:
+            return []
+        self._facts_released([message_id for message_id, _ in gone], after, source)
+        return [entry for _, entry in gone]
+
+    @event("FactsReleased")
+    def _facts_released(self, message_ids: list[str], effective_on: date, source: Source) -> None:
+        gone: dict[str, set[int]] = {}
+        for message_id in message_ids:
+            name, fact, _ = self.received.pop(message_id)
+            gone.setdefault(name, set()).add(id(fact))
+        for name, facts in gone.items():
+            self.facts = self.facts.without(name, facts)
 
     def _check_started(self, rule: str, what: str, day: date, field: str) -> None:
         """R1 for `rule`'s fact: the case has started (S is known) and `day` is not before S."""
@@ -449,12 +508,50 @@ class Case(Aggregate):
 
     # --- decisions: exit (R3, R8 to R11, R16, R17) and handover (R12, R13) --------------------
 
-    def settle(self, settings: Settings, source: Source) -> None:
+    def settle(self, settings: Settings, source: Source, release: bool = False) -> list[Released]:
         """Decide the exit from every fact known, and publish or revise the handover (R13).
+        With `release`, the facts dated after the exit leave the case first (`release`),
+        and are returned, for the member's record.
 
         The decision is stored with every exit the facts imply and the basis of each; the
         case, its explanation, its timeline and the worklist show it and never decide again.
         """
+        self._decide(settings, source)
+        released = (
+            self.release(self.exit.on, RELEASED_ON_EXIT, source)
+            if release and self.exit is not None
+            else []
+        )
+        if released:  # what an earlier day shows may have rested on them
+            self._decide(settings, source)
+        if self.exit is None or not self.is_in_trial:
+            return released
+        live = self.live_handover
+        if self.exit.reason == "deregistered":
+            if live is not None:  # R17 has no handover: withdraw the one that stood (R13)
+                self._publish(
+                    "handover_withdrawn",
+                    {
+                        **live["content"],
+                        "reason": "deregistered",
+                        "effective_on": self.exit.on.isoformat(),
+                    },
+                    source,
+                )
+            return released
+        content = handover(self.facts, self.exit).as_dict()
+        if live is None or live["content"] != content:
+            self._publish("handover" if not self.handovers else "handover_revised", content, source)
+        return released
+
+    def after_release(self, settings: Settings, source: Source) -> None:
+        """The decision again once facts left the case (hours a later case took over): the
+        exits it names, and what each day shows, without them (R13)."""
+        self._decide(settings, source)
+
+    def _decide(self, settings: Settings, source: Source) -> None:
+        """R13: the exit decided from every fact known, stored when it changed, or when what
+        an earlier day shows changed."""
         decision = decide_exit(self.facts, settings)
         if decision is not None and decision.exit != self.exit:
             previous, exit_ = self.exit, decision.exit
@@ -484,24 +581,6 @@ class Case(Aggregate):
                 effective_on=min(new, default=decision.exit.on),
                 source=source,
             )
-        if self.exit is None or not self.is_in_trial:
-            return
-        live = self.live_handover
-        if self.exit.reason == "deregistered":
-            if live is not None:  # R17 has no handover: withdraw the one that stood (R13)
-                self._publish(
-                    "handover_withdrawn",
-                    {
-                        **live["content"],
-                        "reason": "deregistered",
-                        "effective_on": self.exit.on.isoformat(),
-                    },
-                    source,
-                )
-            return
-        content = handover(self.facts, self.exit).as_dict()
-        if live is None or live["content"] != content:
-            self._publish("handover" if not self.handovers else "handover_revised", content, source)
 
     def _publish(self, type_: str, content: dict[str, Any], source: Source) -> None:
         """R12/R13: the next handover message, stored with the meetings it counted as held."""

@@ -238,6 +238,13 @@ class CaseFacts:
         copied.__dict__[name] = (*getattr(self, name), fact)
         return copied
 
+    def without(self, name: str, identities: set[int]) -> CaseFacts:
+        """A copy whose tuple `name` leaves out the facts of these `id()`s (shallow, as `add`)."""
+        copied = object.__new__(CaseFacts)
+        copied.__dict__.update(self.__dict__)
+        copied.__dict__[name] = tuple(f for f in getattr(self, name) if id(f) not in identities)
+        return copied
+
     def with_exits(self, exits: tuple[DecidedExit, ...]) -> CaseFacts:
         """A copy whose exits are those of a new decision (shallow, as `add`)."""
         copied = object.__new__(CaseFacts)

@@ -36,7 +36,13 @@ class Member(Aggregate):
 
     @event("KeptWithoutCase")
     def keep(self, message: dict[str, Any], effective_on: date, source: Source) -> None:
-        """A message for a day no case covers; `message` holds no CPR."""
+        """A message for a day no case covers; `message` holds no CPR. One that a case took
+        over and let go again (its exit moved before it) waits again where it was accepted."""
+        message_id = source.get("message_id")
+        for kept in self.kept:
+            if kept["source"].get("message_id") == message_id and not kept.get("given_up"):
+                kept["applied_to"] = None
+                return
         self.kept.append(
             {"message": message, "effective_on": effective_on, "source": source, "applied_to": None}
         )

@@ -9,11 +9,12 @@ from uuid import UUID
 
 from domain import messages as m
 from domain.calendar import first_of_month
-from domain.case import Case, Source
+from domain.case import Case, Released, Source
 from domain.cpr import birth_date_from_cpr
 from domain.errors import Rejected
 from domain.member import Member
 from domain.params import DEFAULT_SETTINGS, PROGRAMME_END, Settings
+from domain.record import message_of
 from domain.rules.enrolment import notice_signup_refusal
 
 # The facts an exit or a handover is decided from (R3, R8 to R13, R16, R17); other messages
@@ -56,6 +57,14 @@ class CaseService:
     def __init__(self, book: Book, settings: Settings = DEFAULT_SETTINGS) -> None:
         self.book = book
         self.settings = settings
+        # Kept messages that the rules refused when what they waited for came, with why:
+        # given up on the member, for the caller's dead letters (`take_refused`).
+        self.refused: list[tuple[dict[str, Any], Rejected]] = []
+
+    def take_refused(self) -> list[tuple[dict[str, Any], Rejected]]:
+        """The kept messages refused since the last call, each with its refusal."""
+        refused, self.refused = self.refused, []
+        return refused
 
     def handle(self, message: m.InboundMessage, source: Source) -> None:
         """Apply one message; raises `Rejected` (before changing anything) when it breaks a rule."""
@@ -65,27 +74,60 @@ class CaseService:
             if refusal:
                 raise refusal.rejected()
         member = self._member(message, source)
-        if isinstance(message, m.Unemployed):
-            self._register(member, message, source)
-        elif isinstance(message, m.NoticeSignup):
-            self._sign_up_notice(member, message, source)
-        else:
-            case = self._case_for(member, message)
-            if case is None:
-                member.keep(_without_cpr(message), message.effective_on, source)
-                return
+        if isinstance(message, m.Unemployed | m.NoticeSignup):
             try:
-                _apply(case, message, source)
+                self._begin(member, message, source)
             except Rejected as refusal:
                 if refusal.waits_for is None:
                     raise
-                # Parked: what it waits for may come later on another topic.
+                member.keep(_without_cpr(message), message.effective_on, source)
+        else:
+            if self._file(member, message, source) is None:
                 member.keep(_without_cpr(message), message.effective_on, source)
                 return
-            if isinstance(message, DECISION_INPUTS):
-                case.settle(self.settings, source)
-            if isinstance(message, UNPARKS):
-                self._take_over_kept(member, case, message, source)
+            if isinstance(message, UNPARKS) or _registration_waits(member):
+                self._take_over_kept(member, message, source)
+
+    def _begin(
+        self,
+        member: Member,
+        message: m.Unemployed | m.NoticeSignup,
+        source: Source,
+        take_over: bool = True,
+    ) -> Case:
+        """A case begins or starts (R1, R2); one that waits for the member's case before it
+        to end raises `Rejected` with `waits_for` (R1)."""
+        if isinstance(message, m.Unemployed):
+            return self._register(member, message, source, take_over)
+        return self._sign_up_notice(member, message, source)
+
+    def _file(self, member: Member, message: m.InboundMessage, source: Source) -> Case | None:
+        """Apply the message to the case that covers its day and settle that case if the
+        message is a decision input: that case; None when it must wait in the member's
+        record (no case covers its day, or it needs a message not yet read). Raises
+        `Rejected` when the rules refuse it."""
+        case = self._case_for(member, message)
+        if case is None:
+            return None
+        try:
+            _apply(case, message, source)
+        except Rejected as refusal:
+            if refusal.waits_for is None:
+                raise
+            return None  # parked: what it waits for may come later on another topic
+        if isinstance(message, DECISION_INPUTS):
+            self._settle(member, case, source)
+        return case
+
+    def _settle(self, member: Member, case: Case, source: Source) -> None:
+        """Decide the case's exit (R13), and let go of the facts dated after it: read before
+        the exit that now precedes them, they wait in the member's record for the next case,
+        as when read after it."""
+        self._keep_released(member, case.settle(self.settings, source, release=True))
+
+    def _keep_released(self, member: Member, released: list[Released]) -> None:
+        for name, fact, origin in released:
+            member.keep(message_of(name, fact, origin["message_id"]), fact.effective_on, origin)
 
     def end_programme(self, case: Case, on: date, source: Source) -> bool:
         """R16: on or after 2023-12-31, a case still in the trial exits with programme_ended."""
@@ -135,24 +177,41 @@ class CaseService:
         return self.book.case(member.case_ids[-1]) if member.case_ids else None
 
     def _case_for(self, member: Member, message: m.InboundMessage) -> Case | None:
-        """The latest case opened on or before the message's day (for hours: in its month)."""
+        """The case whose period covers the message's day (CONTRACT.md): the latest case
+        opened (signed up, or S) on or before it, if its exit day is not before it; for
+        hours, the latest case opened in or before the payment month (R8). None keeps it in
+        the member's record: hours for a case in its notice period wait for S (R8), and a
+        message dated after the member's latest case ended waits for the next case (one
+        dated after an earlier case ended, before the next began, sets nothing)."""
         day = message.effective_on
         for case_id in reversed(member.case_ids):
             case = self.book.case(case_id)
             opened = case.facts.opened_on
             if isinstance(message, m.HoursPaid):
                 if first_of_month(opened) <= day:
-                    # R8: hours paid before S is known wait in the member's record and are
-                    # checked against the insurance when the case registers.
-                    return case if case.registration is not None else None
+                    if case.registration is None:
+                        return None  # R8: checked against the insurance once S is known
+                    # A payment belongs to the latest case begun by its month, after its
+                    # exit month too (nothing counts it there); a case opened later takes
+                    # it over (`_open_case`).
+                    return case
             elif opened <= day:
-                return case
+                return None if _ended_before(case, day) else case
         return None
 
     def _open_case(self, member: Member, opened_on: date, source: Source) -> Case:
+        """A new case; hours the member's previous case held for its months on (R8: a payment
+        belongs to the latest case begun by its month) wait for it in the member's record."""
+        previous = self._latest_case(member)
         case = Case(member_id=member.id, effective_on=opened_on, source=source)
         self.book.add(case)
         member.open_case(case.id, opened_on, source)
+        if previous is not None:
+            before = first_of_month(opened_on) - timedelta(days=1)
+            released = previous.release(before, ("payments",), source)
+            if released:
+                previous.after_release(self.settings, source)
+                self._keep_released(member, released)
         return case
 
     def _check_no_open_case(self, latest: Case | None, day: date, what: str) -> None:
@@ -164,23 +223,47 @@ class CaseService:
                 f"{what} on {day}, but the member's latest case opened on {opened}", rule="R1"
             )
         if latest.is_open_on(day):
+            # An exit read later (another topic) may still end it before `day`: kept.
             raise Rejected(
                 f"{what} on {day}, but the member's case opened on {opened} is still open",
+                waits_for="the end of the member's case",
                 rule="R1",
             )
 
-    def _sign_up_notice(self, member: Member, message: m.NoticeSignup, source: Source) -> None:
-        """R2."""
-        self._check_no_open_case(self._latest_case(member), message.signed_up_on, "notice sign-up")
+    def _sign_up_notice(self, member: Member, message: m.NoticeSignup, source: Source) -> Case:
+        """R2; a sign-up read after the registration it announces is recorded on that case
+        (CONTRACT.md) and changes nothing the rules decided from S."""
+        latest = self._latest_case(member)
+        if latest is not None and self._announced(member, latest, message.signed_up_on):
+            latest.record_notice(
+                message.signed_up_on, message.employment_ends_on, message.municipality_code, source
+            )
+            return latest
+        self._check_no_open_case(latest, message.signed_up_on, "notice sign-up")
         case = self._open_case(member, message.signed_up_on, source)
         case.sign_up_notice(
             message.signed_up_on, message.employment_ends_on, message.municipality_code, source
         )
+        return case
 
-    def _register(self, member: Member, message: m.Unemployed, source: Source) -> None:
-        """R1, R3: a registration starts the notice-period case, or opens a new one."""
+    def _announced(self, member: Member, case: Case, signed_up_on: date) -> bool:
+        """R2: a sign-up on `signed_up_on` announces the case's registration: the case has S
+        on or after it and no notice yet, and the member's case before it had ended by then."""
+        registration = case.registration
+        if registration is None or case.facts.notice is not None:
+            return False
+        if signed_up_on > registration.registered_on:
+            return False
+        earlier = member.case_ids[:-1]
+        return not earlier or not self.book.case(earlier[-1]).is_open_on(signed_up_on)
+
+    def _register(
+        self, member: Member, message: m.Unemployed, source: Source, take_over: bool = True
+    ) -> Case:
+        """R1, R3: a registration starts the notice-period case, or opens a new one; then
+        (unless the caller is taking over kept messages already) the kept ones apply."""
         latest = self._latest_case(member)
-        if latest is not None and latest.registration is None and latest.exit is None:
+        if latest is not None and _announces(latest, message.registered_on):
             if message.registered_on < latest.facts.opened_on:
                 raise Rejected(
                     f"registered on {message.registered_on}, before the notice sign-up on "
@@ -202,40 +285,80 @@ class CaseService:
             adviser=message.adviser,
             source=source,
         )
-        self._take_over_kept(member, case, message, source)
-        case.settle(self.settings, source)
+        self._settle(member, case, source)
+        if take_over:
+            self._take_over_kept(member, message, source)
+        return case
 
-    def _take_over_kept(
-        self, member: Member, case: Case, trigger: m.InboundMessage, source: Source
-    ) -> None:
+    def _take_over_kept(self, member: Member, trigger: m.InboundMessage, source: Source) -> None:
         """Messages kept because they arrived before what they need (another topic may be
-        read ahead: the registration, a holiday request) apply now if they fall in the
-        case: dated on or after S, hours for S's month on (R8), in effective-date order.
-        Each is checked as if it arrived now; one the rules refuse stays kept in the
-        member's record, as it arrived."""
-        if case.registration is None:
-            return
-        taken: list[str] = []
-        waiting = member.waiting
-        decided = False
-        for kept in sorted(waiting, key=lambda kept: kept["effective_on"]):
-            message = m.parse_message({**kept["message"], "cpr": trigger.cpr})
-            if isinstance(message, m.HoursPaid):
-                in_case = message.month >= first_of_month(case.registration.registered_on)
+        read ahead: the registration, a holiday request) apply now where a case covers
+        them, in the order they were accepted, each as if it had arrived right after what
+        it waited for: after each one applied, the earlier ones still waiting are tried
+        again (a decision kept before its kept request follows the request). So a decision
+        (R14, R18) reflects every fact accepted before it, as in any other order. One the
+        rules refuse is given up on, for the dead letters (`take_refused`)."""
+        done: dict[str, UUID] = {}  # taken over here, by the case that took it
+        registered: list[str] = []
+        while True:
+            for kept in member.waiting:
+                message_id = kept["source"]["message_id"]
+                if message_id in registered or (
+                    message_id in done and message_id in self.book.case(done[message_id]).received
+                ):
+                    continue  # taken over here (and not let go again since)
+                message = m.parse_message({**kept["message"], "cpr": trigger.cpr})
+                try:
+                    if isinstance(message, m.Unemployed | m.NoticeSignup):  # waited for an exit
+                        case: Case | None = self._begin(
+                            member, message, kept["source"], take_over=False
+                        )
+                    else:
+                        case = self._file(member, message, kept["source"])
+                except Rejected as refusal:
+                    # What it waited for came and the rules refuse it, as they would have
+                    # had it come after: a dead letter now, as then (one waiting for
+                    # something else still waits; so does a registration or sign-up, which
+                    # an exit moved earlier later on may still let in).
+                    beginning = isinstance(message, m.Unemployed | m.NoticeSignup)
+                    if refusal.waits_for is None and not beginning:
+                        member.give_up([message_id], refusal.reason, trigger.effective_on, source)
+                        self.refused.append((kept, refusal))
+                    case = None
+                if case is not None:
+                    if isinstance(message, m.Unemployed | m.NoticeSignup):
+                        registered.append(message_id)
+                    done[message_id] = case.id
+                    break  # what waited for this one comes right after it: from the first
             else:
-                in_case = message.effective_on >= case.registration.registered_on
-            if not in_case:
-                continue
-            try:
-                _apply(case, message, kept["source"])
-            except Rejected:
-                continue
-            decided |= isinstance(message, DECISION_INPUTS)
-            taken.append(kept["source"]["message_id"])
-        if taken:
-            member.mark_applied(taken, case.id, trigger.effective_on, source)
-            if decided:
-                case.settle(self.settings, source)
+                break
+        taken: dict[UUID, list[str]] = {}
+        for message_id, case_id in done.items():
+            # not one that an exit let go meanwhile
+            if message_id in registered or message_id in self.book.case(case_id).received:
+                taken.setdefault(case_id, []).append(message_id)
+        for case_id, message_ids in taken.items():
+            member.mark_applied(message_ids, case_id, trigger.effective_on, source)
+
+
+def _registration_waits(member: Member) -> bool:
+    """A registration or sign-up kept until the member's case before it ends (R1)."""
+    return any(k["message"].get("type") in _BEGINNINGS for k in member.waiting)
+
+
+_BEGINNINGS = ("unemployed", "notice_signup")
+
+
+def _ended_before(case: Case, day: date) -> bool:
+    """The case's exit day lies before `day`."""
+    return case.exit is not None and case.exit.on < day
+
+
+def _announces(case: Case, registered_on: date) -> bool:
+    """R2: the case is a notice period that this registration starts: not yet registered,
+    and not ended before S (one ended by a `deregistered`, `akasse_changed` or `opted_out`
+    read before the registration it follows is still the registration's case)."""
+    return case.registration is None and (case.exit is None or registered_on <= case.exit.on)
 
 
 def _without_cpr(message: m.InboundMessage) -> dict[str, Any]:

@@ -134,7 +134,8 @@ def retry(
         )
         report = Report()
         apply(record, report)
-        if report.rejected:
+        # Its own refusal only: a kept message refused once this one came is a letter apart.
+        if any(r["message_id"] == row["message_id"] for r in report.rejected):
             outcome["still_rejected"].append(row["id"])
             continue
         _resolve(store, row["id"])

@@ -21,7 +21,7 @@ from infra.failures import describe, is_store_or_broker_failure
 from infra.ports import UnitOfWorkPort
 from infra.store.store import Store
 from infra.store.unit_of_work import UnitOfWork
-from infra.tick import TickReport, end_programme
+from infra.tick import TickReport, end_programme, reject_kept
 
 log = logging.getLogger("ledighed.ingest")
 
@@ -258,6 +258,17 @@ def _apply_to(
         assert member_id is not None
         uow.accept(repeat_key, member_id)
         report.accepted += 1
+        for kept, refusal in service.take_refused():  # refused once what it waited for came
+            reject_kept(uow, kept, message.cpr, refusal.reason, refusal.field)
+            origin = kept["source"]
+            report.rejected.append(
+                {  # a file's line is its record's offset (`InboundRecord.from_line`)
+                    "line": origin.get("offset") if origin.get("partition") is None else None,
+                    "message_id": origin.get("message_id"),
+                    "error": refusal.reason,
+                    "error_field": refusal.field,
+                }
+            )
     if calendar_day is not None:  # R16 by the calendar, for the cases the batch touched
         ticked = TickReport()
         end_programme(service, uow.cases(), calendar_day, ticked)

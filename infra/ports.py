@@ -42,6 +42,10 @@ class UnitOfWorkPort(Book, Protocol):
     ) -> None:
         """Keep a rejected message whole, with the reason, as a dead letter."""
 
+    def withdraw(self, message_id: str) -> None:
+        """An accepted message that was never applied (kept, then given up): its id is free
+        again."""
+
     def cases(self) -> list[Case]:
         """The cases the batch loaded or opened."""
 

@@ -91,6 +91,22 @@ def tick_source(on: date) -> dict[str, Any]:
     }
 
 
+def reject_kept(
+    uow: Any, kept: dict[str, Any], cpr: str | None, reason: str, field: str | None
+) -> str:
+    """A message kept in a member's record and given up on, as a dead letter (and to its
+    topic's DLQ) with the member's CPR put back in; its id is free again. Its text."""
+    message = {**kept["message"], **({"cpr": cpr} if cpr else {})}
+    raw = json.dumps(message, ensure_ascii=False)
+    message_id = kept["source"].get("message_id")
+    key = cpr.encode() if cpr else None  # the record key upstream uses
+    uow.reject(raw, reason, field, message_id, kept["source"], raw.encode(), key)
+    # Its id is free again within its source's namespace (a corrected copy or a retry of
+    # the dead letter applies).
+    uow.withdraw(scoped_id(scope_of(kept["source"].get("topic") or ""), message_id))
+    return raw
+
+
 def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) -> int:
     """Parked messages that waited longer than `park_days` of recorded time: given up on
     the member (one event each), each kept as a dead letter with the reason (and sent to
@@ -127,15 +143,7 @@ def give_up_parked(store: Store, settings: Settings, now: datetime, on: date) ->
         for member_id, times in parked_at.items():
             due, reason = service.give_up_waiting(uow.member(member_id), times, now, source)
             for kept in due:
-                cpr = cprs.get(member_id)
-                message = {**kept["message"], **({"cpr": cpr} if cpr else {})}
-                raw = json.dumps(message, ensure_ascii=False)
-                message_id = kept["source"].get("message_id")
-                key = cpr.encode() if cpr else None  # the record key upstream uses
-                uow.reject(raw, reason, None, message_id, kept["source"], raw.encode(), key)
-                # Its id is free again within its source's namespace (a corrected copy
-                # or a retry of the dead letter applies).
-                uow.withdraw(scoped_id(scope_of(kept["source"].get("topic") or ""), message_id))
+                reject_kept(uow, kept, cprs.get(member_id), reason, None)
             given_up += len(due)
         if given_up:
             uow.commit()

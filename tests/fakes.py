@@ -173,6 +173,11 @@ class FakeUnitOfWork:
             {"raw": raw, "error": error, "field": field, "message_id": message_id, "source": source}
         )
 
+    def withdraw(self, message_id: str) -> None:
+        if message_id in self._accepted:
+            self._accepted.remove(message_id)
+        self.book.processed.discard(message_id)
+
     def cases(self) -> list[Case]:
         return [self.book.cases[i] for i in self._touched if i in self.book.cases]
 
@@ -223,6 +228,8 @@ class Desk:
             self.accepted.append(str(message["message_id"]))
         for refused in report.rejected:
             self.rejected.append((refused["message_id"], refused["error"]))
+            if refused["message_id"] != message["message_id"]:
+                continue  # a kept message refused once what it waited for came
             try:
                 parse_message(line)
             except InvalidMessage:

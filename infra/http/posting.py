@@ -47,8 +47,11 @@ def post(ledighed: Ledighed, writing: threading.Lock, who: Principal, body: str)
     record = InboundRecord(body, who.source_topic, None, None)
     with writing:
         report = ledighed.post(record, message)
-    if report.rejected:
-        rejected = report.rejected[0]
+    # Only the posted message's own refusal (a kept message refused once this one came
+    # is a dead letter of its own).
+    own = [r for r in report.rejected if r["message_id"] == message.message_id]
+    if own:
+        rejected = own[0]
         return Outcome(
             False,
             error=rejected["error"],

@@ -270,13 +270,13 @@ def test_a_rule_rejection_is_422_and_kept_in_the_dead_letters_as_the_cli_does(
         "message_id": "twice",
         "type": "meeting_held",
         "cpr": MOVED,
-        "kind": "joint",
+        "kind": "cv_and_job",
         "held_on": "2021-05-01",
     }
     response = client.post("/messages", json=message, headers=bearer("adviser"))
     assert response.status_code == 422
     assert response.json() == {
-        "error": "R4: joint was already held on 2021-05-12",
+        "error": "R4: cv_and_job was already held on 2021-03-09",
         "error_field": "kind",
         "message_id": "twice",
     }
@@ -684,7 +684,7 @@ def test_posting_reading_and_recording_on_every_store(
         assert again.json()["duplicate"] is True
         bad = client.post(
             "/messages",
-            json={**message, "message_id": "pg-2", "kind": "joint"},
+            json={**message, "message_id": "pg-2", "kind": "cv_and_job"},
             headers=bearer("adviser"),
         )
         assert bad.status_code == 422 and bad.json()["error_field"] == "kind"

@@ -133,7 +133,8 @@ def test_02_late_move_revises_the_handover_R13_R9(cli: Ledighed, batch: tuple[st
     municipality) on 2021-05-10 (R9): the exit moves to 2021-05-10, reason moved_out, and
     handover:2 (`handover_revised`, replaces handover:1) goes to jobcenter 167. The joint
     meeting on 2021-05-12 was after the exit day, so it no longer counts (R12) and shows
-    `handed_over`: the jobcenter must now hold 2 joint conversations. All in one file:
+    `handed_over`: the jobcenter must now hold 2 joint conversations; it leaves the case
+    (FactsReleased) and waits in the member's record for a next case. All in one file:
     when both facts arrive in one batch, handover:1 is still published (CONTRACT.md)."""
     cpr = "1104881234"
     cli.expect_ingest("02_late_move_revises_handover.jsonl", *batch)

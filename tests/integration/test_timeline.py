@@ -152,11 +152,12 @@ def test_the_first_month_on_the_axis_is_named(
     assert labels[0] == "Apr 2021" and "May 2021" in labels
 
 
-def test_a_deregistration_after_the_exit_is_drawn(
+def test_a_deregistration_after_the_exit_is_not_the_cases(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # R9 exit 2021-05-10 (the move to 167), then R17: deregistered 2021-06-15. The exit
-    # stays the move; the deregistration is a marker of its own.
+    # stays the move; the deregistration, after the exit, waits in the member's record for
+    # a next case (CONTRACT.md) and is not drawn.
     line = {
         "message_id": "x-1",
         "type": "deregistered",
@@ -166,8 +167,7 @@ def test_a_deregistration_after_the_exit_is_drawn(
     db = _with_lines(tmp_path, line)
     text = _words(_svg(db, CPR, "2021-07-01", capsys))
     assert "exit: moved_out 2021-05-10 (R9)" in text
-    assert "deregistered 2021-06-15 (R17)" in text
-    assert "deregistration" in text  # and the legend says what its line is
+    assert "deregistered 2021-06-15" not in text
 
 
 def test_the_header_counts_the_hours_up_to_the_exit(

@@ -165,25 +165,36 @@ def test_a_new_registration_after_an_ended_case_opens_a_second_case() -> None:
     assert_r13_chain(first.handovers)
 
 
-def test_a_registration_while_the_case_is_in_the_trial_is_refused() -> None:
-    # S = 2021-03-01 in the trial without an exit: unemployed 2021-06-01 -> Rejected
+def test_a_registration_while_the_case_is_in_the_trial_waits_for_its_exit() -> None:
+    # R1: S = 2021-03-01 in the trial without an exit: unemployed 2021-06-01 is kept in the
+    # member's record (the exit may be read later on another topic); deregistered
+    # 2021-05-20 (R17) ends the case, and the kept registration opens the second case
     desk = Desk()
     desk.send(unemployed("2021-03-01"))
-    with pytest.raises(Rejected, match="still open"):
-        desk.send(unemployed("2021-06-01"))
+    desk.send(unemployed("2021-06-01"))
     assert len(desk.cases()) == 1
+    assert [k["message"]["type"] for k in desk.member().waiting] == ["unemployed"]
+    desk.send(msg("deregistered", deregistered_on="2021-05-20"))
+    assert [c.facts.start for c in desk.cases()] == [D("2021-03-01"), D("2021-06-01")]
+    assert desk.member().waiting == []
 
 
-def test_a_registration_on_or_before_the_exit_day_is_refused() -> None:
-    # S = 2021-03-01, opted out 2021-04-01: unemployed 2021-04-01 (the exit day) -> Rejected;
-    # 2021-04-02 -> a new case
+def test_a_registration_on_or_before_the_exit_day_is_not_taken() -> None:
+    # S = 2021-03-01, opted out 2021-04-01: unemployed 2021-04-01 (the exit day) is not
+    # taken (kept: a later fact could still move the exit earlier); 2021-04-02 -> a new
+    # case; the one of 2021-04-01 stays kept (until given up, `LEDIGHED_PARK_DAYS`)
     desk = Desk()
     desk.send(unemployed("2021-03-01"))
     desk.send(msg("opted_out", decided_on="2021-04-01", note="x"))
-    with pytest.raises(Rejected):
-        desk.send(unemployed("2021-04-01"))
+    on_exit_day = unemployed("2021-04-01")
+    desk.send(on_exit_day)
+    assert len(desk.cases()) == 1
     desk.send(unemployed("2021-04-02"))
     assert len(desk.cases()) == 2
+    assert [k["source"]["message_id"] for k in desk.member().waiting] == [
+        on_exit_day["message_id"]
+    ]
+    assert desk.rejected == []
 
 
 def test_a_registration_not_after_the_latest_case_opened_is_refused() -> None:

@@ -302,13 +302,15 @@ def test_r7_booking_before_s_is_refused() -> None:
     assert desk.case().facts.bookings == (Booking("cv_and_job", D(S)),)
 
 
-def test_r7_booking_after_the_exit_day_is_refused() -> None:
-    # R7: opted out 2021-03-10; booking on 2021-03-10 accepted, on 2021-03-11 refused
+def test_r7_booking_after_the_exit_day_waits_for_the_next_case() -> None:
+    # R7: opted out 2021-03-10; booking on 2021-03-10 is the case's, one on 2021-03-11 lies
+    # after its exit: kept in the member's record for the next case (CONTRACT.md)
     desk = started()
     desk.send(msg("opted_out", decided_on="2021-03-10", note="x"))
     desk.send(meeting_booked("cv_and_job", "2021-03-10"))
-    with pytest.raises(Rejected, match="R7"):
-        desk.send(meeting_booked("cv_and_job", "2021-03-11"))
+    desk.send(meeting_booked("cv_and_job", "2021-03-11"))
+    assert desk.case().facts.bookings == (Booking("cv_and_job", D("2021-03-10")),)
+    assert [k["message"]["on"] for k in desk.member().waiting] == ["2021-03-11"]
 
 
 def test_r7_booking_on_a_case_outside_the_trial_is_refused() -> None:
