@@ -115,9 +115,10 @@ def _parse_date(value: object) -> date:
 
 def _arriving(info: ValidationInfo) -> bool:
     """Whether the message is JSON text as it arrived, not a decoded record of this system's
-    own (a kept message): checks added to the contract since (blank names, days before
-    EARLIEST_DAY) apply as it arrives, and a record accepted before them reads back as it
-    was accepted."""
+    own (a kept message): hours must be JSON numbers in text only (pydantic dumps a Decimal
+    as a string), and the checks added to the contract since records were kept (blank names,
+    days before EARLIEST_DAY, births after the message's day) apply as a message arrives,
+    so that a record accepted before them reads back as it was accepted."""
     return bool((info.context or {}).get("json_text"))
 
 
