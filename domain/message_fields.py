@@ -27,17 +27,36 @@ from domain.municipalities import DANISH_MUNICIPALITIES, is_danish
 JSON_SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 """The draft the published schemas (docs/*.schema.json) declare: pydantic generates 2020-12."""
 
+
+def _day_pattern(year: str, leap_year: str) -> str:
+    """The days that exist as `YYYY-MM-DD`, for the years `year` matches (`leap_year`: those
+    of them that are Gregorian leap years)."""
+    return (
+        rf"({year}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)"
+        rf"|(0[13578]|1[02])-31)|{leap_year}-02-29)"
+    )
+
+
 _YEAR = r"([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001 to 9999
-MONTH_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])$"
-"""`YYYY-MM`, a month that exists (a year from 0001)."""
 _LEAP_YEAR = r"([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
-_DAY = (
-    rf"({_YEAR}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)"
-    rf"|(0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
-)
+_DAY = _day_pattern(_YEAR, _LEAP_YEAR)
 DATE_PATTERN = rf"^{_DAY}$"
 """Exactly the days that exist, as `YYYY-MM-DD` (0001-01-01 to 9999-12-31, 29 February in
 Gregorian leap years): a validator that skips `format: date` refuses what the parser does."""
+
+EARLIEST_DAY = date(2000, 1, 1)
+"""The earliest day a message may date a fact (every date of the contract but `birth_date`,
+and the payment month): twenty years before the programme window opens (2020-01-01,
+RULES.md). A registration, sign-up or payment before the window is legitimate input (R1, R2:
+recorded outside the trial, or refused by the rules with reason `window`); a day before 2000
+is no fact of a member of today's a-kasse but a typing error or a default (0001-01-01,
+1900-01-01), refused naming its field."""
+_EVENT_YEAR = r"([2-9][0-9]{3})"  # 2000 to 9999: EARLIEST_DAY's year on
+_EVENT_LEAP_YEAR = r"([2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)"
+EVENT_DATE_PATTERN = rf"^{_day_pattern(_EVENT_YEAR, _EVENT_LEAP_YEAR)}$"
+"""Exactly the days that exist from EARLIEST_DAY on, as `YYYY-MM-DD`."""
+MONTH_PATTERN = rf"^{_EVENT_YEAR}-(0[1-9]|1[0-2])$"
+"""`YYYY-MM`, a month that exists, from EARLIEST_DAY's month on."""
 _ZONE = r"(Z|[+ -]([01][0-9]|2[0-3]):[0-5][0-9])"
 _TIME = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
 MOMENT_PATTERN = rf"^{_DAY}(T{_TIME}{_ZONE}?)?$"
@@ -94,7 +113,35 @@ def _parse_date(value: object) -> date:
         raise bad(f"{show(value)} is not a date that exists (expected YYYY-MM-DD)") from None
 
 
-def _parse_month(value: object) -> date:
+def _arriving(info: ValidationInfo) -> bool:
+    """Whether the message is JSON text as it arrived, not a decoded record of this system's
+    own (a kept message): hours must be JSON numbers in text only (pydantic dumps a Decimal
+    as a string), and the checks added to the contract since records were kept (blank names,
+    days before EARLIEST_DAY, births after the message's day) apply as a message arrives,
+    so that a record accepted before them reads back as it was accepted."""
+    return bool((info.context or {}).get("json_text"))
+
+
+def _parse_event_date(value: object, info: ValidationInfo) -> date:
+    day = _parse_date(value)
+    if day < EARLIEST_DAY and _arriving(info):
+        raise bad(
+            f"{show(value)} is before {EARLIEST_DAY.isoformat()}, the earliest day the contract "
+            "takes"
+        )
+    return day
+
+
+def _parse_month(value: object, info: ValidationInfo) -> date:
+    month = _parse_month_shape(value)
+    if month < EARLIEST_DAY and _arriving(info):
+        raise bad(
+            f"{show(value)} is before {EARLIEST_DAY:%Y-%m}, the earliest month the contract takes"
+        )
+    return month
+
+
+def _parse_month_shape(value: object) -> date:
     if type(value) is date and value.day == 1:
         return value
     if not isinstance(value, str):
@@ -111,7 +158,7 @@ def _parse_month(value: object) -> date:
 def _parse_hours(value: object, info: ValidationInfo) -> Decimal:
     if isinstance(value, bool):
         raise bad(f"{show(value)} is not a number of hours")
-    if isinstance(value, str) and (info.context or {}).get("json_text"):
+    if isinstance(value, str) and _arriving(info):
         raise bad(f"{show(value)} is a string; hours are a JSON number (e.g. 12.5)")
     if isinstance(value, str) and _HOURS_SHAPE.fullmatch(value) is None:
         raise bad(f"{show(value)} is not a number of hours")
@@ -154,13 +201,21 @@ IsoDate: TypeAlias = Annotated[
 ]
 """A date that exists, given strictly as a `YYYY-MM-DD` string."""
 
+EventDate: TypeAlias = Annotated[
+    date,
+    BeforeValidator(_parse_event_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": EVENT_DATE_PATTERN}),
+]
+"""The day of a fact: a date that exists, strictly `YYYY-MM-DD`, not before EARLIEST_DAY."""
+
 Month: TypeAlias = Annotated[
     date,
     BeforeValidator(_parse_month),
     PlainSerializer(lambda month: f"{month:%Y-%m}", return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": MONTH_PATTERN}),
 ]
-"""A month, given strictly as `YYYY-MM`, held as the date of its first day."""
+"""A month, given strictly as `YYYY-MM`, not before EARLIEST_DAY's, held as the date of its
+first day."""
 
 Hours: TypeAlias = Annotated[
     Decimal,
@@ -204,17 +259,54 @@ MAX_NOTE_CHARS = 2000
 """The longest note (characters); notes are kept sealed in the events (JSON, no column
 limit), bounded so that no one message's text grows without end."""
 
+# What a name or id may not consist of alone: white space (what Python's str.strip and
+# ECMA-262's \s trim, listed so that both engines read the schema's pattern alike) and the
+# invisible zero-width characters. A name of them shows as nothing: no one can tell whose it is.
+_BLANK = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060"
+    r"\u3000\ufeff"
+)
+NOT_BLANK_PATTERN = rf"[^{_BLANK}]"
+"""Holds a character that is not blank (the schema's `pattern`: JSON Schema searches)."""
+_NOT_BLANK = re.compile(NOT_BLANK_PATTERN)
+
+
+def _not_blank(value: str, info: ValidationInfo) -> str:
+    if _NOT_BLANK.search(value) is None and _arriving(info):
+        raise bad(f"{show(value)} is blank (only white space or invisible characters)")
+    return value
+
+
+def _name_schema(max_length: int) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": NOT_BLANK_PATTERN}
+    )
+
+
 MessageId: TypeAlias = Annotated[
-    str, StringConstraints(strict=True, min_length=1, max_length=MAX_ID_CHARS)
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=MAX_ID_CHARS),
+    AfterValidator(_not_blank),
+    _name_schema(MAX_ID_CHARS),
 ]
+"""A message's id: 1 to 128 characters, not blank."""
 Identifier: TypeAlias = Annotated[
-    str, StringConstraints(strict=True, min_length=1, max_length=MAX_ID_CHARS)
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=MAX_ID_CHARS),
+    AfterValidator(_not_blank),
+    _name_schema(MAX_ID_CHARS),
 ]
-"""An upstream system's id of a payment or a holiday request."""
+"""An upstream system's id of a payment or a holiday request: 1 to 128 characters, not blank."""
 Name: TypeAlias = Annotated[
-    str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME_CHARS)
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=MAX_NAME_CHARS),
+    AfterValidator(_not_blank),
+    _name_schema(MAX_NAME_CHARS),
 ]
+"""An adviser's name: 1 to 128 characters, not blank."""
 Text: TypeAlias = Annotated[str, StringConstraints(strict=True, max_length=MAX_NOTE_CHARS)]
+"""A note: at most 2,000 characters, empty or blank allowed (a note is the adviser's free
+comment beside a fact that its type and date already state)."""
 
 Insurance: TypeAlias = Literal["full_time", "part_time"]
 MeetingKind: TypeAlias = Literal["cv_and_job", "availability_and_job", "joint", "extra_job"]

@@ -8,11 +8,9 @@ domain/message_fields.py."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date, timedelta
-from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeAlias, get_args
+from typing import Annotated, Any, Literal, TypeAlias, cast, get_args
 
 from pydantic import (
     BaseModel,
@@ -29,6 +27,7 @@ from domain.cpr import birth_date_from_cpr
 from domain.message_fields import (
     JSON_SCHEMA_DRAFT,
     Cpr,
+    EventDate,
     HolidayChannel,
     Hours,
     Identifier,
@@ -55,13 +54,12 @@ from domain.message_fields import (
 from domain.untrusted import (
     DEFAULT_LIMITS,
     Limits,
-    NonNumber,
     UntrustedInputError,
     check_nesting,
     check_size,
     check_values,
+    decode_json,
     may_hold_refused_values,
-    no_duplicate_keys,
     safe_text,
 )
 
@@ -86,7 +84,7 @@ class Unemployed(BaseMessage):
     """R1, R3: the member registered as unemployed; S = `registered_on`."""
 
     type: Literal["unemployed"]
-    registered_on: IsoDate
+    registered_on: EventDate
     insurance: Insurance
     municipality_code: MunicipalityCode
     birth_date: IsoDate
@@ -115,7 +113,7 @@ class AdviserAssigned(BaseMessage):
 
     type: Literal["adviser_assigned"]
     adviser: Name
-    assigned_on: IsoDate
+    assigned_on: EventDate
 
     @property
     def effective_on(self) -> date:
@@ -126,8 +124,8 @@ class NoticeSignup(BaseMessage):
     """R2: a member under notice signed up before becoming unemployed."""
 
     type: Literal["notice_signup"]
-    signed_up_on: IsoDate
-    employment_ends_on: IsoDate
+    signed_up_on: EventDate
+    employment_ends_on: EventDate
     municipality_code: MunicipalityCode
 
     @field_validator("employment_ends_on")
@@ -167,7 +165,7 @@ class Moved(BaseMessage):
 
     type: Literal["moved"]
     municipality_code: MunicipalityCode
-    moved_on: IsoDate
+    moved_on: EventDate
 
     @property
     def effective_on(self) -> date:
@@ -178,7 +176,7 @@ class AkasseChanged(BaseMessage):
     """R10: the member left the a-kasse."""
 
     type: Literal["akasse_changed"]
-    changed_on: IsoDate
+    changed_on: EventDate
 
     @property
     def effective_on(self) -> date:
@@ -189,7 +187,7 @@ class Deregistered(BaseMessage):
     """R17: the member is no longer unemployed."""
 
     type: Literal["deregistered"]
-    deregistered_on: IsoDate
+    deregistered_on: EventDate
 
     @property
     def effective_on(self) -> date:
@@ -201,7 +199,7 @@ class MeetingBooked(BaseMessage):
 
     type: Literal["meeting_booked"]
     kind: MeetingKind
-    on: IsoDate
+    on: EventDate
 
     @property
     def effective_on(self) -> date:
@@ -213,7 +211,7 @@ class MeetingHeld(BaseMessage):
 
     type: Literal["meeting_held"]
     kind: MeetingKind
-    held_on: IsoDate
+    held_on: EventDate
 
     @property
     def effective_on(self) -> date:
@@ -224,7 +222,7 @@ class ExtraMeetingsAgreed(BaseMessage):
     """R5: member and adviser agreed on a more intensive course."""
 
     type: Literal["extra_meetings_agreed"]
-    agreed_on: IsoDate
+    agreed_on: EventDate
 
     @property
     def effective_on(self) -> date:
@@ -235,7 +233,7 @@ class ProfileAssessed(BaseMessage):
     """R6: the member answered (or declined) the profile tool."""
 
     type: Literal["profile_assessed"]
-    assessed_on: IsoDate
+    assessed_on: EventDate
     result: ProfileResult
 
     @property
@@ -247,7 +245,7 @@ class OptedOut(BaseMessage):
     """R11: member and adviser agreed the jobcenter helps the member better."""
 
     type: Literal["opted_out"]
-    decided_on: IsoDate
+    decided_on: EventDate
     note: Text
 
     @property
@@ -260,9 +258,9 @@ class HolidayRequested(BaseMessage):
 
     type: Literal["holiday_requested"]
     request_id: Identifier
-    requested_on: IsoDate
-    first_day: IsoDate
-    last_day: IsoDate
+    requested_on: EventDate
+    first_day: EventDate
+    last_day: EventDate
     channel: HolidayChannel
 
     @field_validator("last_day")
@@ -283,7 +281,7 @@ class HolidayDecided(BaseMessage):
 
     type: Literal["holiday_decided"]
     request_id: Identifier
-    decided_on: IsoDate
+    decided_on: EventDate
     approved: StrictBool
 
     @property
@@ -295,8 +293,8 @@ class SicknessReported(BaseMessage):
     """R15: the member reported sick from `sick_from`."""
 
     type: Literal["sickness_reported"]
-    sick_from: IsoDate
-    reported_on: IsoDate
+    sick_from: EventDate
+    reported_on: EventDate
 
     @property
     def effective_on(self) -> date:
@@ -307,9 +305,9 @@ class LessIntensiveRequested(BaseMessage):
     """R18: the member asked for a less intensive effort until `starts_on`."""
 
     type: Literal["less_intensive_requested"]
-    requested_on: IsoDate
+    requested_on: EventDate
     reason: LessIntensiveReason
-    starts_on: IsoDate
+    starts_on: EventDate
     documented: StrictBool
 
     @property
@@ -321,7 +319,7 @@ class JobcenterContact(BaseMessage):
     """R19: the jobcenter contacted the member about an ordinary job or an activation offer."""
 
     type: Literal["jobcenter_contact"]
-    on: IsoDate
+    on: EventDate
     about: JobcenterTopic
     note: Text
 
@@ -408,12 +406,7 @@ def _load(raw: bytes | str | Mapping[str, object], limits: Limits) -> dict[str, 
         except UntrustedInputError as error:
             raise InvalidMessage(error.reason) from None
         try:
-            data = json.loads(
-                text,
-                parse_float=Decimal,
-                parse_constant=NonNumber,
-                object_pairs_hook=no_duplicate_keys,
-            )
+            data = decode_json(text)
         except RecursionError:  # a nesting limit set above what the decoder can take
             raise InvalidMessage("the message is nested too deeply to decode") from None
         except UntrustedInputError as error:  # a repeated key
@@ -432,8 +425,9 @@ def _load(raw: bytes | str | Mapping[str, object], limits: Limits) -> dict[str, 
 
 
 def _lenient_message_id(text: str) -> str | None:
-    """The message id of JSON text refused for a repeated key, read as json.loads reads it."""
-    data = json.loads(text, parse_float=Decimal, parse_constant=NonNumber)
+    """The message id of JSON text refused for a repeated key, read as json.loads reads it
+    (the last value where a key repeats)."""
+    data = decode_json(text, repeated_keys=True)
     return _best_message_id(data) if isinstance(data, dict) else None
 
 
@@ -497,7 +491,32 @@ def parse_message(
             f"unknown message type {show(kind)}; expected one of {expected}", "type", message_id
         )
     try:
-        return model.model_validate(data, context=context)  # type: ignore[return-value]
+        message = cast(InboundMessage, model.model_validate(data, context=context))
     except ValidationError as error:
         reason, field = _reason(error.errors(include_url=False)[0])
         raise InvalidMessage(reason, field, message_id) from None
+    if context["json_text"]:  # a kept record reads back as it was accepted (_arriving)
+        _check_born(message, message_id)
+    return message
+
+
+def _check_born(message: InboundMessage, message_id: str | None) -> None:
+    """No message is about a member not yet born on the day it dates (for `hours_paid`, by
+    the payment month's last day): the birth date the CPR encodes (an `unemployed`'s
+    `birth_date`, which must be that one) after it is refused, naming `birth_date` or
+    `cpr`. The message's own day, not today: the contract takes facts dated after today."""
+    born = birth_date_from_cpr(message.cpr)
+    day = message.month_last_day if isinstance(message, HoursPaid) else message.effective_on
+    if born <= day:
+        return
+    if isinstance(message, Unemployed):
+        reason = (
+            f"field 'birth_date': {born.isoformat()!r} is after registered_on "
+            f"{day.isoformat()!r} (no one registers before being born)"
+        )
+        raise InvalidMessage(reason, "birth_date", message_id)
+    reason = (
+        f"field 'cpr': the CPR's birth date {born.isoformat()} is after {day.isoformat()}, "
+        "the day this message is about (no one has a fact before being born)"
+    )
+    raise InvalidMessage(reason, "cpr", message_id)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
 DEFAULT_MAX_NESTING = 32
+MAX_NUMBER_CHARS = 40
+"""The longest JSON number a message may hold, in characters (sign, point and exponent
+included). The contract's numbers are municipality codes and hours (at most 6 characters);
+Python's decoder refuses integers over 4,300 digits with an error that reads as "not JSON",
+and a number this long is never a value of the contract, so it is refused by its field."""
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,12 @@ def check_nesting(text: str, limits: Limits) -> None:
 
 
 # What JSON text needs to decode to one of the things check_values refuses: an escape
-# (\u0000, \ud800, \b, \f), a raw DEL, C1 or surrogate character, or NaN/Infinity. Text
-# without any of these cannot hold one, and most messages skip the walk.
-_SUSPECT_JSON = re.compile(r"\\u|\\b|\\f|NaN|Infinity|[\x7f-\x9f\ud800-\udfff]")
+# (\u0000, \ud800, \b, \f), a raw DEL, C1 or surrogate character, NaN/Infinity, or a run
+# of number characters longer than a number may be. Text without any of these cannot hold
+# one, and most messages skip the walk.
+_SUSPECT_JSON = re.compile(
+    rf"\\u|\\b|\\f|NaN|Infinity|[\x7f-\x9f\ud800-\udfff]|[-+.0-9eE]{{{MAX_NUMBER_CHARS + 1}}}"
+)
 
 
 def may_hold_refused_values(json_text: str) -> bool:
@@ -110,10 +120,41 @@ class NonNumber:
         self.name = name
 
 
+class OverlongNumber:
+    """What the JSON decoder returns for a number longer than MAX_NUMBER_CHARS (never
+    converted: an integer that long is slow to convert, and over 4,300 digits Python refuses
+    it), so that the check below can refuse it naming its field."""
+
+    def __init__(self, text: str) -> None:
+        self.length = len(text)
+
+
+def _bounded(convert: Callable[[str], object]) -> Callable[[str], object]:
+    def number(text: str) -> object:
+        return OverlongNumber(text) if len(text) > MAX_NUMBER_CHARS else convert(text)
+
+    return number
+
+
+def decode_json(text: str, *, repeated_keys: bool = False) -> object:
+    """JSON text decoded as the contract reads it: fractions as decimals; NaN, Infinity and
+    numbers longer than MAX_NUMBER_CHARS as markers that `check_values` refuses naming their
+    field; a repeated key refused (`no_duplicate_keys`) unless `repeated_keys`, where the last
+    wins as in json.loads. ValueError: not JSON."""
+    return json.loads(
+        text,
+        parse_float=_bounded(Decimal),
+        parse_int=_bounded(int),
+        parse_constant=NonNumber,
+        object_pairs_hook=None if repeated_keys else no_duplicate_keys,
+    )
+
+
 def check_values(data: object, limits: Limits, path: str = "", depth: int = 0) -> None:
     """Refuse strings a store cannot keep (NUL, other control characters, lone surrogates),
-    NaN and Infinity, and nesting deeper than the limit, anywhere in decoded JSON; the error
-    names the field (dotted path) where there is one."""
+    NaN and Infinity, numbers longer than MAX_NUMBER_CHARS, and nesting deeper than the
+    limit, anywhere in decoded JSON; the error names the field (dotted path) where there is
+    one."""
     if depth > limits.max_nesting:
         raise UntrustedInputError(
             f"the message is nested more than {limits.max_nesting} levels deep", path or None
@@ -122,6 +163,9 @@ def check_values(data: object, limits: Limits, path: str = "", depth: int = 0) -
         _check_text(data, path)
     elif isinstance(data, NonNumber):
         raise UntrustedInputError(_where(path, f"{data.name} is not a JSON number"), path or None)
+    elif isinstance(data, OverlongNumber):
+        what = f"a number of {data.length} characters, longer than the {MAX_NUMBER_CHARS} allowed"
+        raise UntrustedInputError(_where(path, what), path or None)
     elif isinstance(data, Mapping):
         for key, value in data.items():
             name = str(key)

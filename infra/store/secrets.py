@@ -60,13 +60,28 @@ class Secrets:
         key (which tells the keys apart, never the keys themselves)."""
         keys = {"master": self.master_key, "dedup": self.dedup_key}
         keys.update({f"chain:{kid}": self.chain_keys[kid] for kid in sorted(self.file_chain_ids)})
-        return {
-            name: hmac.new(key, FINGERPRINT_LABEL, "sha256").hexdigest()
-            for name, key in keys.items()
-        }
+        return {name: key_fingerprint(key) for name, key in keys.items()}
 
 
 FINGERPRINT_LABEL = b"ledighed key fingerprint v1"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A key's fingerprint: an HMAC of a fixed label under the key. It tells keys apart and,
+    unlike a bare hash, gives no way to test guesses of a key (a passphrase) against it."""
+    return hmac.new(key, FINGERPRINT_LABEL, "sha256").hexdigest()
+
+
+def env_chain_key_id(key: bytes) -> str:
+    """The id the links made with LEDIGHED_CHAIN_KEY name it by (stored in each link's
+    `key_id`): its fingerprint's first 16 hex digits."""
+    return "env-" + key_fingerprint(key)[:16]
+
+
+def legacy_env_chain_key_id(key: bytes) -> str:
+    """The id releases before the keyed fingerprint gave it: a bare sha256 prefix of the key.
+    Links that name it still verify; no new link does."""
+    return "env-" + hashlib.sha256(key).hexdigest()[:8]
 
 
 def _b64(data: bytes) -> str:
@@ -129,8 +144,10 @@ def read(path: Path, chain_key: str | None = None) -> Secrets:
     keys = {kid: _unb64(value) for kid, value in data["chain_keys"].items()}
     current = data["chain_key"]
     if chain_key:
-        current = "env-" + hashlib.sha256(chain_key.encode()).hexdigest()[:8]
-        keys[current] = chain_key.encode()
+        key = chain_key.encode()
+        current = env_chain_key_id(key)
+        keys[current] = key
+        keys.setdefault(legacy_env_chain_key_id(key), key)  # links of older releases
     return Secrets(
         chain_keys=keys,
         chain_key_id=current,

@@ -31,7 +31,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from domain.cpr import normalize_cpr
-from domain.untrusted import DEFAULT_LIMITS, UntrustedInputError, check_nesting
+from domain.untrusted import DEFAULT_LIMITS, UntrustedInputError, check_nesting, decode_json
 from infra.store.secrets import Secrets
 from infra.store.tables import keys as keys_table
 
@@ -347,7 +347,7 @@ def letter_cpr(message: bytes | str, record_key: bytes | None = None) -> str | N
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
     try:
         check_nesting(text, DEFAULT_LIMITS)
-        data = json.loads(text)
+        data = decode_json(text, repeated_keys=True)  # a 5,000-digit number too
     except (ValueError, RecursionError, UntrustedInputError):
         data = _readable_pairs(text)
     found = _as_cpr(data.get("cpr")) if isinstance(data, dict) else None
@@ -367,7 +367,10 @@ def _readable_pairs(text: str) -> dict[str, object]:
         if after is None:
             continue
         string, number = after.groups()
-        pairs[_unescape(token.group())] = _unescape(string) if string else int(number)
+        # A number as long as a CPR at most (a longer one is none, and Python refuses to
+        # convert one over 4,300 digits).
+        value = _unescape(string) if string else int(number) if len(number) <= 11 else number
+        pairs[_unescape(token.group())] = value
         position = after.end()
     return pairs
 

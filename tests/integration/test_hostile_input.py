@@ -234,6 +234,15 @@ GOOD_AND_BAD_LINES: list[tuple[bytes, str | None]] = [
     (text(hours("f-9", "2021-03", "12.5", CPR)), "field 'hours': '12.5' is a string"),  # type: ignore[arg-type]
     (b"", None),  # blank: skipped
     (text(hours("f-10", "2021-03", 100, CPR)), None),
+    # Issue 26, point 7: a 5,000-digit number (Python's decoder refuses ints over 4,300
+    # digits; it once aborted the file), a blank name, a day in year 0001, a birth in 2030.
+    (
+        text(hours("f-11", "2021-04", 1, CPR)).replace(b'"hours": 1', b'"hours": ' + b"9" * 5000),
+        "field 'hours': a number of 5000 characters, longer than the 40 allowed",
+    ),
+    (text(adviser("f-12", "   ")), "field 'adviser': '   ' is blank"),
+    (text({**adviser("f-13", "anna"), "assigned_on": "0001-01-01"}), "before 2000-01-01"),
+    (text({**contact("f-14", ""), "cpr": "0101304000"}), "birth date 2030-01-01 is after"),
 ]
 
 
@@ -272,7 +281,7 @@ def test_ingest_rejects_each_hostile_line_with_its_number_and_applies_the_rest(
         assert letter["value"] == exact  # the exact bytes, a file's line too
         assert letter["raw"] == safe_text(exact) and "\x00" not in letter["raw"]
         assert letter["dlq_topic"] is None and letter["source"]["topic"] == "hostile.jsonl"
-    assert {d["message_id"] for d in dead} >= {"f-4", "f-7", "f-9"}  # not decoded: no id
+    assert {d["message_id"] for d in dead} >= {"f-4", "f-7", "f-9", "f-11", "f-12", "f-13", "f-14"}
 
     # The store still answers every read (PostgreSQL once wedged on a stored NUL).
     assert main(["worklist", "--json", "--as-of", "2021-03-10", "--db", db_url]) == 0
@@ -284,7 +293,7 @@ def test_ingest_rejects_each_hostile_line_with_its_number_and_applies_the_rest(
     assert json.loads(capsys.readouterr().out)["worklist"] > 0
     assert main(["worklist", "--json", "--as-of", "2021-03-10", "--db", db_url]) == 0
     assert json.loads(capsys.readouterr().out) == tasks
-    path.write_bytes(text(adviser("f-11", "bent")) + b"\n")
+    path.write_bytes(text(adviser("f-15", "bent")) + b"\n")
     assert main(["ingest", str(path), "--json", "--quiet", "--db", db_url]) == 0
     assert json.loads(capsys.readouterr().out)["accepted"] == 1
 

@@ -6,6 +6,7 @@ rotates without breaking old links."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import hmac
 import json
 import shutil
@@ -224,3 +225,48 @@ def test_a_rolled_back_link_is_not_chained_onto(
         other.close()
     code, report = verify(db_url, capsys)
     assert code == 0, report
+
+
+def test_an_environment_chain_key_is_named_by_a_keyed_fingerprint_and_old_names_verify(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The id of LEDIGHED_CHAIN_KEY in each link is an HMAC of a fixed label under the key
+    (as the store's key fingerprints are), never a bare sha256 that a guessed passphrase can
+    be tested against; links an older release named by the bare sha256 prefix still verify."""
+    passphrase = b"a passphrase from the vault"
+    key_file = tmp_path / "keys.json"
+    key_file.write_text(json.dumps(secrets_module.new_file_content()))
+    monkeypatch.setenv("LEDIGHED_SECRETS_FILE", str(key_file))
+    monkeypatch.setenv("LEDIGHED_CHAIN_KEY", passphrase.decode())
+    db_url = f"sqlite:///{tmp_path}/s.db"
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            used = set(conn.execute(select(event_hashes.c.key_id).distinct()).scalars())
+    finally:
+        store.close()
+    keyed = hmac.new(passphrase, secrets_module.FINGERPRINT_LABEL, "sha256").hexdigest()
+    assert used == {"env-" + keyed[:16]}
+    bare = hashlib.sha256(passphrase).hexdigest()
+    assert not any(bare[:8] in key_id for key_id in used)
+    assert verify(db_url, capsys)[0] == 0
+
+    # A store whose links an older release made name the key by its bare sha256 prefix.
+    store = Store(db_url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(event_hashes).values(key_id="env-" + bare[:8]))
+    finally:
+        store.close()
+    code, report = verify(db_url, capsys)
+    assert (code, report["breaks"]) == (0, [])
+    ingest(db_url, "02_late_move_revises_handover.jsonl")  # new links: the keyed id
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            used = set(conn.execute(select(event_hashes.c.key_id).distinct()).scalars())
+    finally:
+        store.close()
+    assert used == {"env-" + bare[:8], "env-" + keyed[:16]}
+    assert verify(db_url, capsys)[0] == 0

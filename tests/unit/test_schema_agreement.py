@@ -10,10 +10,15 @@ service decodes them: `751.0` stays a decimal, which a JSON Schema `integer` ref
 What a JSON Schema cannot say, and so the only disagreements allowed (`_CROSS_FIELD`): a
 check that compares two fields of one message (an `unemployed`'s `birth_date` must be the
 one its CPR encodes; `employment_ends_on` not before `signed_up_on`; `last_day` not before
-`first_day`). The service refuses those, the schema accepts them; the test requires exactly
-that and nothing else. Not generated here, because they are checks on text rather than
-shape (domain/untrusted.py): control characters and lone surrogates in strings, the size
-and nesting limits, NaN and Infinity (not JSON), and a final newline inside a string that a
+`first_day`; the birth date the CPR encodes not after the message's day). The service refuses
+those, the schema accepts them; the test requires exactly that and nothing else. The bounds
+on one field are the schema's too: the earliest day (2000-01-01) and month by the date and
+month patterns, a blank name or id by a pattern of a character that is not blank.
+
+Not generated here, because they are checks on text rather than shape
+(domain/untrusted.py): control characters and lone surrogates in strings, the size and
+nesting limits, NaN and Infinity (not JSON), numbers longer than 40 characters (a schema
+may take one in a field it does not name), and a final newline inside a string that a
 pattern ends with `$` (Python's `re` lets `$` match before it; ECMA-262, which JSON Schema
 names, does not).
 """
@@ -32,7 +37,7 @@ import jsonschema
 import pytest
 
 from domain.cpr import CPR_PATTERN, birth_date_from_cpr, normalize_cpr
-from domain.messages import InvalidMessage, parse_message
+from domain.messages import HoursPaid, InvalidMessage, parse_message
 from tests.scenario_helpers import SCENARIOS
 
 SCHEMA = json.loads(
@@ -54,6 +59,11 @@ DATES = [
         "2021-02-29",
         "2020-02-29",
         "0000-01-01",
+        "0001-01-01",
+        "1900-01-01",
+        "1999-12-31",
+        "2000-01-01",
+        "2000-02-29",
         "2021-13-01",
         "2021-03-05T00:00:00",
     ],
@@ -76,6 +86,9 @@ VARIANTS: dict[str, list[str]] = {
         '"2021-13"',
         '"2021-00"',
         '"0000-05"',
+        '"1900-01"',
+        '"1999-12"',
+        '"2000-01"',
         '"2021-01-01"',
         '"2021-02"',
         "202101",
@@ -117,11 +130,20 @@ VARIANTS: dict[str, list[str]] = {
     ],
     "cpr": [json.dumps(text) for text in CPRS] + ["101901234", "null"],
     "bool": ["true", "false", "1", "0", '"true"', "null"],
-    "name": ['""', '" "', '"x"', "1", "null", "[]"],
+    "name": ['""', '" "', '"\\t \\n"', '"\\u3000"', '"\\u200b"', '" x "', '"x"', "1", "null", "[]"],
     "text": ['""', '"a note"', "1", "null"],
     "enum": ['"no_such_value"', '""', "1", "null"],
     "type": ['"no_such_type"', '""', "1", "null"],
-    "message_id": ['""', '"x"', json.dumps("x" * 128), json.dumps("x" * 129), "1", "null"],
+    "message_id": [
+        '""',
+        '"   "',
+        '"\\ufeff"',
+        '"x"',
+        json.dumps("x" * 128),
+        json.dumps("x" * 129),
+        "1",
+        "null",
+    ],
 }
 KIND = dict.fromkeys(["adviser", "payment_id", "request_id"], "name")
 KIND |= dict.fromkeys(["vocational_education", "has_children", "approved", "documented"], "bool")
@@ -181,9 +203,20 @@ def _cross_field(text: str) -> bool:
         return birth_date_from_cpr(message["cpr"]).isoformat() != message["birth_date"]
     if kind == "notice_signup":
         return message["employment_ends_on"] < message["signed_up_on"]
-    if kind == "holiday_requested":
-        return message["last_day"] < message["first_day"]
-    return False
+    if kind == "holiday_requested" and message["last_day"] < message["first_day"]:
+        return True
+    return _born_after_its_day(message)
+
+
+def _born_after_its_day(message: dict[str, Any]) -> bool:
+    """Whether the CPR's birth date is after the day the message is about (read as a record
+    of this system's own is, without that check)."""
+    try:
+        parsed = parse_message(message)
+    except InvalidMessage:
+        return False
+    day = parsed.month_last_day if isinstance(parsed, HoursPaid) else parsed.effective_on
+    return birth_date_from_cpr(parsed.cpr) > day
 
 
 CASES = sorted({text for line in LINES for text in mutations(line)})
