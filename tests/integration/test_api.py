@@ -226,13 +226,13 @@ def test_no_source_can_claim_another_sources_message_ids(
         "type": "adviser_assigned",
         "cpr": other,
         "adviser": "bo",
-        "assigned_on": "2021-05-01",
+        "assigned_on": "2021-03-15",  # inside the member's case
     }
     path = tmp_path / "upstream.jsonl"
     path.write_text(json.dumps(line) + "\n")
     code, report = cli(url, capsys, "ingest", str(path), "--quiet")
     assert code == 0 and (report["accepted"], report["duplicates"]) == (1, 0)
-    _, case = cli(url, capsys, "case", other, "--as-of", "2021-05-02")
+    _, case = cli(url, capsys, "case", other, "--as-of", "2021-03-20")
     assert case["adviser"] == "bo"  # applied, not dropped as the adviser's repeat
     # the system's copy of that id is the upstream one's repeat
     repeat = client.post("/messages", json=line, headers=bearer("system")).json()

@@ -52,7 +52,7 @@ def deregistered(**extra: Any) -> dict[str, Any]:
         "message_id": "byp-2",
         "type": "deregistered",
         "cpr": MOVED,
-        "deregistered_on": "2021-12-01",
+        "deregistered_on": "2021-05-05",
         **extra,
     }
 
