@@ -41,7 +41,7 @@ from infra.clock import SYSTEM_CLOCK, Clock
 from infra.ingest import Report, apply_batch, apply_messages, batches, file_records
 from infra.settings import Settings
 from infra.store import access_log, key_check, migrations, tables
-from infra.store.hashchain import Break, verify
+from infra.store.hashchain import verify, verify_registry
 from infra.store.key_check import KeysRefused
 from infra.store.migrations import SchemaState, StoreNotMigrated
 from infra.store.persistence import SQLITE_BUSY_TIMEOUT_S
@@ -405,9 +405,19 @@ class Ledighed:
         member, by one reader, in a time span, after an entry, at most `limit`)."""
         return access_log.entries(self.store.engine, member_id=member_id, **query)
 
-    def verify_audit(self) -> tuple[int, list[Break]]:
-        """Every case's hash chain checked: events checked, the first break of each."""
-        return verify(self.store.engine, self.store.events_table, self.store.secrets)
+    def verify_audit(self) -> dict[str, Any]:
+        """`audit verify`: every aggregate's hash chain (events checked, the first break of
+        each) and every registry row against its binding to the member (members checked,
+        each member whose row does not match)."""
+        engine, secrets = self.store.engine, self.store.secrets
+        checked, breaks = verify(engine, self.store.events_table, secrets)
+        members, registry = verify_registry(engine, secrets)
+        return {
+            "events_checked": checked,
+            "breaks": [b.as_dict() for b in breaks],
+            "members_checked": members,
+            "registry_breaks": registry,
+        }
 
     def log_head(self) -> int:
         return self.store.log_head()

@@ -86,7 +86,19 @@ def audit_text(report: dict[str, Any]) -> str:
             4,
             first="  ",
         )
+    registry = report.get("registry_breaks", [])
+    lines.append(
+        f"{_count(report.get('members_checked', 0), 'registry row')} checked, "
+        + (_count(len(registry), "not bound to its member") if registry else "all bound")
+    )
+    for r in registry:
+        lines += wrap(f"member {short_case(r['member_id'])}: {r['problem']}", 4, first="  ")
     return "\n".join(lines)
+
+
+def audit_failed(report: dict[str, Any]) -> bool:
+    """Whether `audit verify` found anything (its exit code 1)."""
+    return any(report[k] for k in report if k.endswith("breaks"))
 
 
 def tick_text(report: dict[str, Any]) -> str:

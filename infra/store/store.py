@@ -294,7 +294,13 @@ class Store:
             result = conn.execute(
                 tables.members.update()
                 .where(tables.members.c.cpr == cpr)
-                .values(cpr=None, birth_date=None, erased_at=datetime.now(UTC))
+                .values(
+                    cpr=None,
+                    birth_date=None,
+                    binding=None,
+                    binding_key_id=None,
+                    erased_at=datetime.now(UTC),
+                )
             )
             upsert(conn, worklist_cases, rows)
             if retention_days is not None:

@@ -29,6 +29,11 @@ members = Table(
     Column("birth_date", Date, nullable=True),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
+    # An HMAC under the chain key `binding_key_id` over the member id, CPR and birth date
+    # (infra/store/hashchain.registry_binding): a CPR moved to another member's row, or
+    # edited, no longer matches (migration r0007_chain); null once erased.
+    Column("binding", String(64), nullable=True),
+    Column("binding_key_id", String(32), nullable=True),
 )
 
 # Every accepted message id, so that a repeat is a no-op: kept as a keyed hash (HMAC with

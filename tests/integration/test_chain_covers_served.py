@@ -1,0 +1,102 @@
+"""What is served is covered by the chain (issue 26, point 4): an attacker with write access
+to the database who swaps two members' CPRs in the registry, edits the published handover
+feed or deletes entries of the access log is reported by `audit verify` (the CLI's JSON and
+text, and GET /audit/verify), on SQLite and PostgreSQL; an untouched store verifies clean."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from infra.cli import main
+from infra.http.api import create_app
+from infra.settings import Settings
+from infra.store.store import Store
+from infra.store.tables import members
+from tests.scenario_helpers import SCENARIOS
+
+TOKENS = "t-aud=auditor:ida"
+AUDITOR = {"Authorization": "Bearer t-aud"}
+
+
+def ingest(db_url: str, *names: str) -> None:
+    for name in names:
+        assert main(["ingest", str(SCENARIOS / name), "--quiet", "--db", db_url]) == 0
+
+
+def verified(db_url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any], str]:
+    """`audit verify` three ways: its exit code and JSON (the same over HTTP), and its text."""
+    capsys.readouterr()
+    code = main(["audit", "verify", "--json", "--db", db_url])
+    report = json.loads(capsys.readouterr().out)
+    assert main(["audit", "verify", "--db", db_url]) == code
+    text = capsys.readouterr().out
+    store = Store(db_url)
+    try:
+        client = TestClient(create_app(Settings(db_url=db_url, api_tokens=TOKENS), store))
+        answer = client.get("/audit/verify", headers=AUDITOR)
+        assert answer.status_code == 200
+        assert answer.json() == report
+    finally:
+        store.close()
+    return code, report, text
+
+
+def test_an_untouched_store_verifies_clean(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl", "02_late_move_revises_handover.jsonl")
+    code, report, text = verified(db_url, capsys)
+    assert code == 0
+    assert report["members_checked"] == 2
+    assert report["registry_breaks"] == []
+    assert "2 registry rows checked, all bound" in text
+
+
+def test_two_members_cpr_and_birth_date_swapped_are_reported(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl", "02_late_move_revises_handover.jsonl")
+    store = Store(db_url)
+    try:
+        with store.engine.begin() as conn:
+            (a, cpr_a, birth_a), (b, cpr_b, birth_b) = conn.execute(
+                select(members.c.member_id, members.c.cpr, members.c.birth_date).order_by(
+                    members.c.member_id
+                )
+            ).all()
+            where = members.c.member_id
+            conn.execute(update(members).where(where == a).values(cpr=None))  # unique CPRs
+            conn.execute(update(members).where(where == b).values(cpr=cpr_a, birth_date=birth_a))
+            conn.execute(update(members).where(where == a).values(cpr=cpr_b, birth_date=birth_b))
+    finally:
+        store.close()
+    code, report, text = verified(db_url, capsys)
+    assert code == 1
+    problem = "the registry's CPR or birth date is not the one bound to the member"
+    assert report["registry_breaks"] == [
+        {"member_id": a, "problem": problem},
+        {"member_id": b, "problem": problem},
+    ]
+    assert report["breaks"] == []  # the events themselves are untouched
+    assert "2 registry rows checked, 2 not bound to its member" in text
+    assert f"member {a[:8]}: {problem}" in text
+    for cpr in (cpr_a, cpr_b):  # the report names members by their opaque ids only
+        assert cpr not in json.dumps(report) and cpr not in text
+
+
+def test_an_erased_member_is_skipped(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl", "02_late_move_revises_handover.jsonl")
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            cpr = conn.execute(select(members.c.cpr).limit(1)).scalar_one()
+    finally:
+        store.close()
+    assert main(["erase", cpr, "--db", db_url]) == 0
+    code, report, _ = verified(db_url, capsys)
+    assert (code, report["members_checked"], report["registry_breaks"]) == (0, 1, [])
