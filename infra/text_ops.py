@@ -93,6 +93,15 @@ def audit_text(report: dict[str, Any]) -> str:
     )
     for r in registry:
         lines += wrap(f"member {short_case(r['member_id'])}: {r['problem']}", 4, first="  ")
+    feed = report.get("feed_breaks", [])
+    lines.append(
+        f"{_count(report.get('feed_rows_checked', 0), 'handover feed row')} checked, "
+        + (_count(len(feed), "not as its events make it") if feed else "as their events make them")
+    )
+    for f in feed:
+        lines += wrap(
+            f"position {f['position']} ({f['message_id']}): {f['problem']}", 4, first="  "
+        )
     return "\n".join(lines)
 
 

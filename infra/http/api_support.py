@@ -250,6 +250,12 @@ class Metrics:
                 "records behind the end of the inbound partitions this instance holds",
                 value=status["consumer_lag"],
             )
+        if "handovers_refused" in status:
+            yield CounterMetricFamily(
+                "ledighed_handovers_refused",
+                "outbox rows not sent since start: not what their handover event makes",
+                value=status["handovers_refused"],
+            )
         if "applied" in status:
             messages = CounterMetricFamily(
                 "ledighed_service_messages",

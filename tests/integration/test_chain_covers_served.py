@@ -6,17 +6,20 @@ text, and GET /audit/verify), on SQLite and PostgreSQL; an untouched store verif
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 
+from infra import bootstrap
 from infra.cli import main
 from infra.http.api import create_app
 from infra.settings import Settings
 from infra.store.store import Store
 from infra.store.tables import members
+from projections.tables import handover_feed
 from tests.scenario_helpers import SCENARIOS
 
 TOKENS = "t-aud=auditor:ida"
@@ -46,9 +49,7 @@ def verified(db_url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict
     return code, report, text
 
 
-def test_an_untouched_store_verifies_clean(
-    db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_untouched_store_verifies_clean(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     ingest(db_url, "01_normal_full_time_aarhus.jsonl", "02_late_move_revises_handover.jsonl")
     code, report, text = verified(db_url, capsys)
     assert code == 0
@@ -100,3 +101,95 @@ def test_an_erased_member_is_skipped(db_url: str, capsys: pytest.CaptureFixture[
     assert main(["erase", cpr, "--db", db_url]) == 0
     code, report, _ = verified(db_url, capsys)
     assert (code, report["members_checked"], report["registry_breaks"]) == (0, 1, [])
+
+
+def feed_rows(db_url: str) -> list[Any]:
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            return list(conn.execute(select(handover_feed).order_by(handover_feed.c.position)))
+    finally:
+        store.close()
+
+
+def tamper_feed(db_url: str, statement: Any) -> None:
+    store = Store(db_url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(statement)
+    finally:
+        store.close()
+
+
+def edited(row: Any) -> dict[str, Any]:
+    """The row's payload with another jobcenter: the handover sent elsewhere."""
+    payload = dict(row.payload)
+    payload["jobcenter_municipality_code"] = "0101"
+    assert payload != row.payload
+    return payload
+
+
+def test_an_edited_feed_row_is_reported(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ingest(db_url, "02_late_move_revises_handover.jsonl")
+    rows = feed_rows(db_url)
+    assert len(rows) >= 2
+    code, report, text = verified(db_url, capsys)
+    assert (code, report["feed_rows_checked"], report["feed_breaks"]) == (0, len(rows), [])
+    assert f"{len(rows)} handover feed rows checked, as their events make them" in text
+    row = rows[0]
+    where = handover_feed.c.position == row.position
+    tamper_feed(db_url, update(handover_feed).where(where).values(payload=edited(row)))
+    code, report, text = verified(db_url, capsys)
+    assert code == 1
+    problem = "the feed row is not what its handover event makes"
+    assert report["feed_breaks"] == [
+        {"position": row.position, "message_id": row.message_id, "problem": problem}
+    ]
+    assert f"position {row.position} ({row.message_id}): {problem}" in " ".join(text.split())
+
+
+def test_a_deleted_and_an_added_feed_row_are_reported(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(db_url, "02_late_move_revises_handover.jsonl")
+    first, second = feed_rows(db_url)[:2]
+    tamper_feed(db_url, delete(handover_feed).where(handover_feed.c.position == first.position))
+    forged = {**second._mapping, "position": 10**6, "message_id": "forged-1"}
+    tamper_feed(db_url, insert(handover_feed).values(**forged))
+    code, report, _ = verified(db_url, capsys)
+    assert code == 1
+    assert report["feed_breaks"] == [
+        {
+            "position": first.position,
+            "message_id": first.message_id,
+            "problem": "a handover event with no feed row",
+        },
+        {
+            "position": 10**6,
+            "message_id": "forged-1",
+            "problem": "a feed row with no handover event at its position",
+        },
+    ]
+
+
+def test_an_edited_outbox_row_is_refused_before_publishing(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingest(db_url, "02_late_move_revises_handover.jsonl")
+    rows = feed_rows(db_url)
+    row = rows[0]
+    where = handover_feed.c.position == row.position
+    tamper_feed(db_url, update(handover_feed).where(where).values(payload=edited(row)))
+    ledighed = bootstrap.application(Settings(db_url=db_url))
+    try:
+        with caplog.at_level(logging.ERROR, logger="ledighed.publisher"):
+            due = ledighed.unpublished_handovers(100)
+        # the edited row is not sent; the others are, in feed order
+        assert [m["message_id"] for m in due] == [r.message_id for r in rows[1:]]
+        assert ledighed.handovers_refused == 1
+        refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+        assert [(r.position, r.message_id) for r in refusals] == [  # type: ignore[attr-defined]
+            (row.position, row.message_id)
+        ]
+    finally:
+        ledighed.close()
