@@ -249,7 +249,7 @@ class Ledighed:
 
     def record_access(self, **entry: Any) -> int:
         """A read of personal data into the access log (`infra/store/access_log.record`)."""
-        return access_log.record(self.store.engine, **entry)
+        return access_log.record(self.store.engine, self.store.secrets, **entry)
 
     def tick(self, on: date | None = None) -> TickReport:
         """The calendar's decisions for the day (R16, parked messages given up on; the clock's
@@ -421,11 +421,13 @@ class Ledighed:
         """`audit verify`: every aggregate's hash chain (events checked, the first break of
         each) and every registry row against its binding to the member (members checked,
         each member whose row does not match) and the handover feed against its events
-        (rows checked, each row that differs, is extra or missing)."""
+        (rows checked, each row that differs, is extra or missing) and the access log's
+        chain (entries checked, each entry whose link fails, and a head not sealed)."""
         engine, secrets = self.store.engine, self.store.secrets
         checked, breaks = verify(engine, self.store.events_table, secrets)
         members, registry = verify_registry(engine, secrets)
         rows, feed_breaks = projections.verify_feed(self.store)
+        entries, log_breaks = access_log.verify(engine, secrets)
         return {
             "events_checked": checked,
             "breaks": [b.as_dict() for b in breaks],
@@ -433,6 +435,8 @@ class Ledighed:
             "registry_breaks": registry,
             "feed_rows_checked": rows,
             "feed_breaks": feed_breaks,
+            "access_log_checked": entries,
+            "access_log_breaks": log_breaks,
         }
 
     def log_head(self) -> int:

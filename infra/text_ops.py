@@ -102,6 +102,14 @@ def audit_text(report: dict[str, Any]) -> str:
         lines += wrap(
             f"position {f['position']} ({f['message_id']}): {f['problem']}", 4, first="  "
         )
+    entries = report.get("access_log_breaks", [])
+    checked = report.get("access_log_checked", 0)
+    lines.append(
+        f"{_count(checked, 'access log entry', 'access log entries')} checked, "
+        + (_count(len(entries), "break") if entries else "the chain holds to its sealed head")
+    )
+    for e in entries:
+        lines += wrap(f"entry {e['entry_id']}: {e['problem']}", 4, first="  ")
     return "\n".join(lines)
 
 

@@ -150,6 +150,10 @@ access_log = Table(
     Column("what", String(64), nullable=False),
     Column("parameters", Text, nullable=False),  # JSON; never a CPR, the members are below
     Column("rows", Integer, nullable=False),
+    # An HMAC under the chain key `key_id` over the previous entry's link and this entry
+    # (infra/store/access_log.entry_link; migration r0008_chain): a deletion or edit shows.
+    Column("link", String(64), nullable=True),
+    Column("key_id", String(32), nullable=True),
 )
 
 access_log_members = Table(

@@ -18,7 +18,7 @@ from infra.cli import main
 from infra.http.api import create_app
 from infra.settings import Settings
 from infra.store.store import Store
-from infra.store.tables import members
+from infra.store.tables import access_log, access_log_members, chain_seals, members
 from projections.tables import handover_feed
 from tests.scenario_helpers import SCENARIOS
 
@@ -193,3 +193,100 @@ def test_an_edited_outbox_row_is_refused_before_publishing(
         ]
     finally:
         ledighed.close()
+
+
+def read_cases(db_url: str, times: int) -> None:
+    """Reads of personal data over HTTP, each an access log entry."""
+    store = Store(db_url)
+    try:
+        tokens = "t-adv=adviser:anna"
+        client = TestClient(create_app(Settings(db_url=db_url, api_tokens=tokens), store))
+        for _ in range(times):
+            answer = client.get("/cases/0203851234", headers={"Authorization": "Bearer t-adv"})
+            assert answer.status_code == 200
+    finally:
+        store.close()
+
+
+def log_ids(db_url: str) -> list[int]:
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            return list(conn.execute(select(access_log.c.entry_id).order_by("entry_id")).scalars())
+    finally:
+        store.close()
+
+
+def test_an_untouched_access_log_verifies(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    read_cases(db_url, 3)
+    code, report, text = verified(db_url, capsys)
+    assert (code, report["access_log_breaks"]) == (0, [])
+    assert report["access_log_checked"] == len(log_ids(db_url)) >= 3
+    assert "access log entries checked, the chain holds to its sealed head" in text
+
+
+def test_an_entry_deleted_in_the_middle_is_reported(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    read_cases(db_url, 3)
+    _, middle, last = log_ids(db_url)[-3:]
+    tamper_feed(db_url, delete(access_log_members).where(access_log_members.c.entry_id == middle))
+    tamper_feed(db_url, delete(access_log).where(access_log.c.entry_id == middle))
+    code, report, text = verified(db_url, capsys)
+    assert code == 1
+    problem = (
+        "the entry's content, its members or its predecessor (deleted?) does not match its link"
+    )
+    assert report["access_log_breaks"] == [{"entry_id": last, "problem": problem}]
+    assert f"entry {last}: " in text
+
+
+def test_an_edited_entry_and_a_removed_member_are_reported(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    read_cases(db_url, 3)
+    first, middle, _ = log_ids(db_url)[-3:]
+    tamper_feed(db_url, update(access_log).where(access_log.c.entry_id == first).values(reader="x"))
+    tamper_feed(db_url, delete(access_log_members).where(access_log_members.c.entry_id == middle))
+    code, report, _ = verified(db_url, capsys)
+    assert code == 1
+    assert [b["entry_id"] for b in report["access_log_breaks"]] == [first, middle]
+
+
+def test_the_newest_entries_deleted_are_reported(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    read_cases(db_url, 3)
+    *_, kept, second_last, last = log_ids(db_url)
+    for entry_id in (second_last, last):
+        where = access_log_members.c.entry_id == entry_id
+        tamper_feed(db_url, delete(access_log_members).where(where))
+        tamper_feed(db_url, delete(access_log).where(access_log.c.entry_id == entry_id))
+    code, report, _ = verified(db_url, capsys)
+    assert code == 1
+    assert report["access_log_breaks"] == [
+        {
+            "entry_id": last,
+            "problem": f"the newest entries after entry {kept} are missing (the head is at {last})",
+        }
+    ]
+
+
+def test_the_whole_access_log_deleted_with_its_head_is_reported(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    read_cases(db_url, 2)
+    tamper_feed(db_url, delete(access_log_members))
+    tamper_feed(db_url, delete(access_log))
+    tamper_feed(db_url, delete(chain_seals).where(chain_seals.c.originator_id == "access-log"))
+    code, report, _ = verified(db_url, capsys)
+    assert code == 1
+    assert report["access_log_breaks"] == [
+        {"entry_id": 0, "problem": "the access log's sealed head is missing"}
+    ]
+    assert report["breaks"] == []  # the events' seals are another matter
