@@ -290,3 +290,29 @@ def test_the_whole_access_log_deleted_with_its_head_is_reported(
         {"entry_id": 0, "problem": "the access log's sealed head is missing"}
     ]
     assert report["breaks"] == []  # the events' seals are another matter
+
+
+def test_a_head_moved_back_without_the_key_is_reported(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    read_cases(db_url, 3)
+    *_, kept, last = log_ids(db_url)
+    store = Store(db_url)
+    try:
+        with store.engine.connect() as conn:
+            link = conn.execute(
+                select(access_log.c.link).where(access_log.c.entry_id == kept)
+            ).scalar_one()
+    finally:
+        store.close()
+    # the newest entry deleted and the head set to the one before it, its seal unchanged
+    tamper_feed(db_url, delete(access_log_members).where(access_log_members.c.entry_id == last))
+    tamper_feed(db_url, delete(access_log).where(access_log.c.entry_id == last))
+    head = chain_seals.c.originator_id == "access-log"
+    tamper_feed(db_url, update(chain_seals).where(head).values(originator_version=kept, hash=link))
+    code, report, _ = verified(db_url, capsys)
+    assert code == 1
+    assert report["access_log_breaks"] == [
+        {"entry_id": kept, "problem": "the access log's head seal is forged"}
+    ]
