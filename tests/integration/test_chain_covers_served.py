@@ -316,3 +316,29 @@ def test_a_head_moved_back_without_the_key_is_reported(
     assert report["access_log_breaks"] == [
         {"entry_id": kept, "problem": "the access log's head seal is forged"}
     ]
+
+
+def test_concurrent_readers_never_fork_the_chain(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from infra.store import access_log as log
+
+    ingest(db_url, "01_normal_full_time_aarhus.jsonl")
+    store = Store(db_url)
+    try:
+
+        def read(n: int) -> None:
+            for _ in range(5):
+                log.record(
+                    store.engine, store.secrets, reader=f"r{n}", role="auditor",
+                    source="api", what="case", parameters={}, member_ids=[], rows=0,
+                )  # fmt: skip
+
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(read, range(6)))
+    finally:
+        store.close()
+    code, report, _ = verified(db_url, capsys)
+    assert (code, report["access_log_checked"], report["access_log_breaks"]) == (0, 30, [])
