@@ -16,7 +16,7 @@ from infra.failures import describe, is_store_or_broker_failure
 from infra.progress import bar as progress_bar
 from infra.store.store import Store
 from projections import runner
-from projections.handovers import HandoverFeed
+from projections.handovers import FeedRow, HandoverFeed, differences, feed
 from projections.runner import Projection
 from projections.tables import positions
 from projections.worklist import Worklist
@@ -129,6 +129,33 @@ def rebuild(
             )
             advance(head)  # the log's tail may hold none of this model's events
     return applied
+
+
+def verify_feed(store: Store) -> tuple[int, list[dict[str, Any]]]:
+    """The handover feed as stored against the feed its events make (the projection's own
+    code), up to the position it has applied: the rows checked, and each row that differs,
+    is extra or is missing (`audit verify`)."""
+    topics = [get_topic(cls) for cls in HandoverFeed.event_classes]
+    with store.engine.connect() as conn:
+        applied = runner.position(conn, HandoverFeed.name)
+        stored = feed(conn)
+    events: list[tuple[int, Any]] = []
+    after = 0
+    while page := store.read_page(after, PAGE_SIZE, topics, stop=applied):
+        events += page
+        after = page[-1][0]
+    return len(stored), differences(stored, events)
+
+
+def refused_handovers(store: Store, rows: Sequence[FeedRow]) -> list[dict[str, Any]]:
+    """Outbox rows that are not what the events at their positions make (read in one range
+    of the log, never a rebuild): before publishing, these are refused."""
+    if not rows:
+        return []
+    topics = [get_topic(cls) for cls in HandoverFeed.event_classes]
+    first, last = min(r.position for r in rows), max(r.position for r in rows)
+    events = store.read_page(first - 1, last - first + 1, topics, stop=last)
+    return differences(rows, events, whole=False)
 
 
 def status(store: Store) -> list[dict[str, Any]]:

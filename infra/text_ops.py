@@ -86,7 +86,36 @@ def audit_text(report: dict[str, Any]) -> str:
             4,
             first="  ",
         )
+    registry = report.get("registry_breaks", [])
+    lines.append(
+        f"{_count(report.get('members_checked', 0), 'registry row')} checked, "
+        + (_count(len(registry), "not bound to its member") if registry else "all bound")
+    )
+    for r in registry:
+        lines += wrap(f"member {short_case(r['member_id'])}: {r['problem']}", 4, first="  ")
+    feed = report.get("feed_breaks", [])
+    lines.append(
+        f"{_count(report.get('feed_rows_checked', 0), 'handover feed row')} checked, "
+        + (_count(len(feed), "not as its events make it") if feed else "as their events make them")
+    )
+    for f in feed:
+        lines += wrap(
+            f"position {f['position']} ({f['message_id']}): {f['problem']}", 4, first="  "
+        )
+    entries = report.get("access_log_breaks", [])
+    checked = report.get("access_log_checked", 0)
+    lines.append(
+        f"{_count(checked, 'access log entry', 'access log entries')} checked, "
+        + (_count(len(entries), "break") if entries else "the chain holds to its sealed head")
+    )
+    for e in entries:
+        lines += wrap(f"entry {e['entry_id']}: {e['problem']}", 4, first="  ")
     return "\n".join(lines)
+
+
+def audit_failed(report: dict[str, Any]) -> bool:
+    """Whether `audit verify` found anything (its exit code 1)."""
+    return any(report[k] for k in report if k.endswith("breaks"))
 
 
 def tick_text(report: dict[str, Any]) -> str:

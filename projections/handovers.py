@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,23 +38,62 @@ class HandoverFeed:
         conn.execute(delete(handover_feed))  # the published marks stay
 
     def apply(self, conn: Connection, events: Page) -> None:
-        rows = [
-            {
-                "position": position,
-                "message_id": event.message_id,
-                "case_id": str(event.originator_id),
-                "member_id": str(event.member_id),
-                "type": event.type,
-                "payload": handover_payload(event),
-            }
-            for position, event in events
-        ]
+        rows = feed_rows(events)
         if rows:
             conn.execute(handover_feed.insert(), rows)
 
     def apply_saved(self, conn: Connection, events: Page, aggregates: Mapping[UUID, Any]) -> None:
         """Just-saved events: the same rows (the events alone say all of them)."""
         self.apply(conn, events)
+
+
+def feed_rows(events: Page) -> list[dict[str, Any]]:
+    """The feed rows these HandedOver events make, each at its notification id."""
+    return [
+        {
+            "position": position,
+            "message_id": event.message_id,
+            "case_id": str(event.originator_id),
+            "member_id": str(event.member_id),
+            "type": event.type,
+            "payload": handover_payload(event),
+        }
+        for position, event in events
+    ]
+
+
+def differences(
+    stored: Sequence[FeedRow], events: Page, whole: bool = True
+) -> list[dict[str, Any]]:
+    """Where stored feed rows are not what their events make: a row whose content differs
+    from its event's, a row with no HandedOver event at its position (extra) and, when the
+    rows are the `whole` feed, an event with no row (missing). By position and message id."""
+    made = {row["position"]: row for row in feed_rows(events)}
+    found = []
+    for row in stored:
+        expected = made.pop(row.position, None)
+        if expected is None:
+            problem = "a feed row with no handover event at its position"
+        elif _canonical(expected) != _canonical(vars(row)):
+            problem = "the feed row is not what its handover event makes"
+        else:
+            continue
+        found.append({"position": row.position, "message_id": row.message_id, "problem": problem})
+    if whole:
+        found += [
+            {
+                "position": p,
+                "message_id": r["message_id"],
+                "problem": "a handover event with no feed row",
+            }
+            for p, r in made.items()
+        ]
+    return sorted(found, key=lambda f: int(f["position"]))
+
+
+def _canonical(row: Mapping[str, Any]) -> str:
+    # As stored: the JSON column gives back what json made of the payload's dates.
+    return json.dumps(dict(row), sort_keys=True, default=str)
 
 
 def handover_payload(event: Any) -> dict[str, Any]:

@@ -261,6 +261,12 @@ class Metrics:
                 "1 when records wait and nothing was applied for a minute (/health says why)",
                 value=int(str(status.get("problem", "")).startswith("stalled")),
             )
+        if "handovers_refused" in status:
+            yield CounterMetricFamily(
+                "ledighed_handovers_refused",
+                "outbox rows not sent since start: not what their handover event makes",
+                value=status["handovers_refused"],
+            )
         if "applied" in status:
             messages = CounterMetricFamily(
                 "ledighed_service_messages",

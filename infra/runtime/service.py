@@ -221,6 +221,7 @@ class Service:
             "rejected": len(self.sink.totals.rejected),
             "events": self.sink.totals.events,
             "handovers_published": self.publisher.handovers_published,
+            "handovers_refused": self.ledighed.handovers_refused,
             "dead_letters_published": self.publisher.dead_letters_published,
         }
         log.info("progress", extra=self.status)

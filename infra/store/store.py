@@ -227,11 +227,13 @@ class Store:
                 return
             position = page[-1].id + 1
 
-    def read_page(self, after: int, limit: int, topics: Sequence[str]) -> list[tuple[int, Any]]:
-        """Up to `limit` stored events after notification `after` with these topics (all if
-        none), each with its notification id: a page for the projections."""
+    def read_page(
+        self, after: int, limit: int, topics: Sequence[str], stop: int | None = None
+    ) -> list[tuple[int, Any]]:
+        """Up to `limit` stored events after notification `after` (up to `stop`) with these
+        topics (all if none), each with its notification id: a page for the projections."""
         page = self.app.recorder.select_notifications(
-            after, limit, topics=topics, inclusive_of_start=False
+            after, limit, stop, topics=topics, inclusive_of_start=False
         )
         return [(n.id, self.app.mapper.to_domain_event(n)) for n in page]
 
@@ -294,7 +296,13 @@ class Store:
             result = conn.execute(
                 tables.members.update()
                 .where(tables.members.c.cpr == cpr)
-                .values(cpr=None, birth_date=None, erased_at=datetime.now(UTC))
+                .values(
+                    cpr=None,
+                    birth_date=None,
+                    binding=None,
+                    binding_key_id=None,
+                    erased_at=datetime.now(UTC),
+                )
             )
             upsert(conn, worklist_cases, rows)
             if retention_days is not None:

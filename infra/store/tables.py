@@ -29,6 +29,11 @@ members = Table(
     Column("birth_date", Date, nullable=True),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
+    # An HMAC under the chain key `binding_key_id` over the member id, CPR and birth date
+    # (infra/store/hashchain.registry_binding): a CPR moved to another member's row, or
+    # edited, no longer matches (migration r0007_chain); null once erased.
+    Column("binding", String(64), nullable=True),
+    Column("binding_key_id", String(32), nullable=True),
 )
 
 # Every accepted message id, so that a repeat is a no-op: kept as a keyed hash (HMAC with
@@ -145,6 +150,10 @@ access_log = Table(
     Column("what", String(64), nullable=False),
     Column("parameters", Text, nullable=False),  # JSON; never a CPR, the members are below
     Column("rows", Integer, nullable=False),
+    # An HMAC under the chain key `key_id` over the previous entry's link and this entry
+    # (infra/store/access_log.entry_link; migration r0008_chain): a deletion or edit shows.
+    Column("link", String(64), nullable=True),
+    Column("key_id", String(32), nullable=True),
 )
 
 access_log_members = Table(

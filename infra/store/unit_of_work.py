@@ -19,6 +19,7 @@ from domain.member import Member
 from domain.untrusted import safe_text
 from infra.store import tables
 from infra.store.bulk import bulk_insert
+from infra.store.hashchain import registry_binding
 from infra.store.shredding import ORPHAN_PREFIX, b64, letter_cpr, seal_letter
 from infra.store.store import Store
 
@@ -66,6 +67,7 @@ class UnitOfWork:
                 "cpr": cpr,
                 "birth_date": birth_date,
                 "enrolled_at": _now(),
+                **registry_binding(self.store.secrets, str(member.id), cpr, birth_date),
             }
         )
         self.add(member)

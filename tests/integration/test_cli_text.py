@@ -113,6 +113,7 @@ def _build(session: Session, folder: Path) -> dict[str, list[str]]:
         members = store.member_ids(["0203851234"])
         access_log.record(
             store.engine,
+            store.secrets,
             reader="anna",
             role="adviser",
             source="api",

@@ -14,7 +14,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
 
-from infra.store import migrations, tables
+from infra.store import access_log, migrations, tables
 from infra.store.secrets import for_store
 from infra.store.store import Store, sqlalchemy_url
 from tools.release_store import run_cli
@@ -81,7 +81,10 @@ def test_migration_0004_converts_an_old_store_in_batches_and_goes_on_after_a_kil
             stored = conn.execute(
                 text("SELECT count(*) FROM ledighed_dead_letters WHERE raw IS NOT NULL")
             ).scalar_one()
-            seals = conn.execute(select(func.count()).select_from(tables.chain_seals)).scalar()
+            aggregate_seals = tables.chain_seals.c.originator_id != access_log.HEAD
+            seals = conn.execute(
+                select(func.count()).select_from(tables.chain_seals).where(aggregate_seals)
+            ).scalar()
         assert stored == 0 and seals == aggregates
     finally:
         store.close()
