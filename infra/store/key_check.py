@@ -79,7 +79,13 @@ def probe(db_url: str) -> StoreKeys:
         return StoreKeys(schema=None)
     engine = create_engine(db_url, hide_parameters=True)
     try:
-        return _read(engine)
+        found = _read(engine)
+        if found.schema is not None and not (found.schema.new or found.schema.at_head):
+            # Behind, or another process is making this new store right now (two services
+            # or ingests starting at once): once any migrator is done, look again.
+            with migrations.one_migrator(engine):
+                found = _read(engine)
+        return found
     finally:
         engine.dispose()
 
