@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,13 +224,24 @@ def test_a_case_page_is_the_command_lines_case_and_timeline(
         assert shown.get_attribute("data-on") == case["expected_end"]["on"]
     pending = [h["request_id"] for h in case["holidays"] if h["status"] == "pending"]
     assert page.locator("[data-testid=form-holiday-decided]").count() == len(pending)
-    # the timeline is inline and is `ledighed timeline`'s SVG, byte for byte in the page
+    # the timeline is inline: `ledighed timeline`'s picture, the same pieces, in Danish words
+    # on the page and in English on the command line
     assert page.locator("[data-testid=timeline] svg").count() == 1
     capsys.readouterr()
     assert main(["timeline", cpr, "--db", served.db_url, "--as-of", day, "--svg", "-"]) == 0
     svg = capsys.readouterr().out.strip()
-    raw = context.request.get(f"/ui/cases/{cpr}?as_of={day}").text()
-    assert svg and svg in raw
+    shown = page.inner_html("[data-testid=timeline]")
+    assert shown.count("<text") == svg.count("<text") > 0
+    words_shown = page.eval_on_selector_all(
+        "[data-testid=timeline] svg text", "texts => texts.map(t => t.textContent)"
+    )
+    for danish, english in (("samtaler", "meetings"), ("markeringer", "markers"),
+                            (f"pr. {day}", f"as of {day}")):
+        assert danish in words_shown and danish not in svg, danish
+        assert english in svg and english not in words_shown, english
+    months = [t for t in words_shown if re.fullmatch(r"[a-z]{3} 20\d\d", t)]
+    assert months and all(m.split()[0] in words.MONTHS for m in months)
+    assert f">{months[0].capitalize().replace('Maj', 'May').replace('Okt', 'Oct')}<" in svg
     # the reads are in the member's history as the API records them, from the pages
     reads = [r for r in history_of(served.db_url, capsys, cpr) if r["type"] == "CaseRead"]
     assert reads and reads[-1]["source"]["topic"] == "ui:adviser:anna"
