@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -537,7 +538,8 @@ WRAPPED_DATES = """() => {
     for (const m of n.data.matchAll(/\\d{4}-\\d{2}-\\d{2}/g)) {
       const range = document.createRange();
       range.setStart(n, m.index); range.setEnd(n, m.index + 10);
-      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      const rects = [...range.getClientRects()].filter(r => r.width > 0);
+      const tops = new Set(rects.map(r => Math.round(r.top)));
       if (tops.size > 1) wrapped.push(n.data.trim().slice(0, 80));
     }
   }
@@ -584,7 +586,7 @@ def test_the_pages_are_accessible_and_usable_at_1280_and_800_px(axe_context: Any
             assert page.evaluate(UNLABELLED) == [], (name, width)
             levels = page.evaluate(HEADINGS)
             assert levels[0] == 1 and levels.count(1) == 1, (name, levels)
-            assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+            assert all(b <= a + 1 for a, b in pairwise(levels)), levels
             assert page.evaluate(WRAPPED_DATES) == [], (name, width)
             assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
         assert page.locator("body > a.skip[href='#main']").count() == 1

@@ -127,3 +127,34 @@ def test_the_command_lines_timeline_keeps_its_english(
     for english_word in ("hours counted to the exit", "meetings", "threshold", "Jun 2021"):
         assert english_word in svg
     assert "timer talt" not in svg and "samtaler" not in svg
+
+
+def test_the_replaced_handover_is_marked_and_the_hours_at_the_exit_are_labelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Scenario 02: a late move revised the handover (R13), and the case's hours paid go on
+    after its exit; the page says which handover was replaced, by which, and shows the hours
+    counted to the exit beside the hours paid, as the timeline counts them."""
+    url, cpr, day = f"sqlite:///{tmp_path}/s.db", "1104881234", "2021-12-31"
+    ingest(url, SCENARIOS / "02_late_move_revises_handover.jsonl")
+    client = app(url, today=day)
+    sign_in(client, "t-anna")
+    page = client.get(f"/ui/cases/{cpr}?as_of={day}").text
+    row = r'<tr data-testid="handover"[^>]*data-replaced="(\w+)"[^>]*>(.*?)</tr>'
+    rows = re.findall(row, page, re.S)
+    handovers = cli(url, capsys, "handovers", "--as-of", day)
+    ids = [h["message_id"] for h in handovers if h.get("cpr", cpr) == cpr]
+    replaced = {h["replaces"] for h in handovers if h.get("replaces")}
+    assert [flag for flag, _ in rows] == ["yes" if i in replaced else "no" for i in ids]
+    assert "yes" in [flag for flag, _ in rows]
+    marked = next(text for flag, text in rows if flag == "yes")
+    later = next(h["message_id"] for h in handovers if h.get("replaces"))
+    assert f"erstattet af <code>{later}</code>" in marked
+    capsys.readouterr()
+    assert main(["timeline", cpr, "--db", url, "--as-of", day, "--svg", "-"]) == 0
+    counted = re.search(r"hours counted to the exit ([\d.]+) of", capsys.readouterr().out)
+    assert counted is not None
+    shown = re.search(r'data-testid="case-hours-counted" data-hours="([\d.]+)">([^<]+)<', page)
+    assert shown is not None and shown.group(1) == counted.group(1)
+    assert shown.group(2) == f"{words.number(counted.group(1))} af 410,00 timer"
+    assert "Timer talt til udtræden (R8)" in page
