@@ -37,10 +37,19 @@ lint: $(VENV)/.installed
 # when missing. LEDIGHED_SKIP_BROWSER=1 skips them instead (they fail without a browser).
 CHROMIUM := /usr/bin/chromium
 
+# axe-core (the accessibility checks of tests/e2e/test_ui_browser.py) from the npm registry,
+# pinned, into the venv: the tests inject its axe.min.js from there, no network at test time.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+
 browser:
 	@if [ "$$LEDIGHED_SKIP_BROWSER" = 1 ] || [ -x $(CHROMIUM) ]; then :; else \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@if [ "$$LEDIGHED_SKIP_BROWSER" = 1 ] || grep -qs '"version": "$(AXE_VERSION)"' \
+		$(VENV)/axe/node_modules/axe-core/package.json; then :; else \
+		npm install --prefix $(VENV)/axe --no-audit --no-fund --no-save axe-core@$(AXE_VERSION); \
 	fi
 
 test: lint browser

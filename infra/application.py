@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -48,7 +49,8 @@ from infra.store.migrations import SchemaState, StoreNotMigrated
 from infra.store.persistence import SQLITE_BUSY_TIMEOUT_S
 from infra.store.store import Store, sqlalchemy_url
 from infra.tick import TickReport, tick
-from infra.timeline import timeline_svg
+from infra.timeline import hours_counted, timeline_svg
+from infra.timeline_draw import EN, Words
 from projections import handovers as feed
 from projections.runner import Projection
 from projections.tables import handover_feed, handover_published, worklist_cases
@@ -392,8 +394,16 @@ class Ledighed:
     ) -> dict[str, Any] | None:
         return reads.explain(self.store, cpr, day, self.rules, known_at)
 
-    def timeline_svg(self, cpr: str, day: date, known_at: datetime | None = None) -> str | None:
-        return timeline_svg(self.store, cpr, day, self.rules, known_at)
+    def timeline_svg(
+        self, cpr: str, day: date, known_at: datetime | None = None, say: Words = EN
+    ) -> str | None:
+        """The case's timeline, in the command line's English unless other words are given."""
+        return timeline_svg(self.store, cpr, day, self.rules, known_at, say)
+
+    def hours_counted(self, cpr: str, day: date) -> Decimal | None:
+        """R8: the latest case's hours counted in the trial as of the day, to its exit."""
+        cases = [c for c in self.store.cases_of(cpr) if c.facts.opened_on <= day]
+        return hours_counted(case_view(cases[-1].facts, day, self.rules)) if cases else None
 
     def latest_case_handovers(self, cpr: str, day: date) -> list[dict[str, Any]]:
         """The latest case's handover messages that took effect by the day (as the timeline)."""

@@ -18,6 +18,7 @@ from domain.rules.sickness import bookings_to_rebook
 from domain.view import CaseView, case_view, holiday_dicts
 from infra.store.store import Store
 from infra.timeline_draw import (
+    EN,
     FONT,
     LEFT,
     LINES,
@@ -25,6 +26,7 @@ from infra.timeline_draw import (
     WIDTH,
     Item,
     Picture,
+    Words,
     svg_line,
     svg_rect,
     svg_tag,
@@ -32,59 +34,64 @@ from infra.timeline_draw import (
 )
 
 
-def _markers(view: CaseView, handovers: list[dict[str, Any]]) -> list[Item]:
+def _markers(view: CaseView, handovers: list[dict[str, Any]], say: Words = EN) -> list[Item]:
     """The as-of day, R2 sign-up, R1 start, R9 moves, the exit, R12/R13 handovers, by day."""
     facts, registration = view.facts, view.facts.registration
-    items = [Item(view.as_of, view.as_of, "as of", f"as of {view.as_of}")]
+    items = [Item(view.as_of, view.as_of, "as of", say("as_of", day=view.as_of))]
     if facts.notice is not None:
         day = facts.notice.signed_up_on
-        items.append(Item(day, day, "notice sign-up", f"notice sign-up {day} (R2)"))
+        items.append(Item(day, day, "notice sign-up", say("notice", day=day)))
     if facts.start is not None:
-        items.append(Item(facts.start, facts.start, "start S", f"S {facts.start} (R1)"))
+        items.append(Item(facts.start, facts.start, "start S", say("start", day=facts.start)))
     code = registration.municipality_code if registration else None
     for move in sorted(facts.moves, key=lambda m: m.effective_on):
-        label = f"moved {code} → {move.municipality_code} on {move.effective_on} (R9)"
-        items.append(Item(move.effective_on, move.effective_on, "move", label))
+        new, on = move.municipality_code, move.effective_on
+        items.append(Item(on, on, "move", say("moved", old=code, new=new, day=on)))
         code = move.municipality_code
     if (e := view.exit) is not None:
-        items.append(Item(e.on, e.on, "exit", f"exit: {e.reason} {e.on} ({e.rule})"))
+        label = say("exit", reason=say.code(e.reason), day=e.on, rule=e.rule)
+        items.append(Item(e.on, e.on, "exit", label))
     for d in facts.deregistrations:  # R17: also one that is not (or not yet) the exit
         if e is None or (e.reason, e.on) != ("deregistered", d.effective_on):
-            label = f"deregistered {d.effective_on} (R17)"
+            label = say("deregistered", day=d.effective_on)
             items.append(Item(d.effective_on, d.effective_on, "deregistration", label))
     for h in handovers:
         content, number = h["content"], h["message_id"].rsplit(":", 1)[-1]
-        label = f"handover #{number} {h['type']} {content['effective_on']}"
-        label += f" → jobcenter {content['jobcenter_municipality_code']}"
+        type_ = say.code(h["type"])
+        label = say("handover", n=number, type=type_, day=content["effective_on"])
+        label += say("to_jobcenter", code=content["jobcenter_municipality_code"])
         if any(other["replaces"] == h["message_id"] for other in handovers):
-            label += " (replaced)"
+            label += say("replaced")
         day = date.fromisoformat(content["effective_on"])
         items.append(Item(day, day, "handover", label))
     return sorted(items, key=lambda m: m.first)
 
 
-def _absences(facts: CaseFacts) -> list[Item]:
+def _absences(facts: CaseFacts, say: Words = EN) -> list[Item]:
     """R14 holidays by status, R15 sickness (sick from .. reported on), R18 approvals."""
     items = []
     for h in holiday_dicts(facts):
-        kind, reason = f"holiday {h['status']}", f" ({h['reason']})" if h["reason"] else ""
+        kind, why = f"holiday {h['status']}", f" ({say.code(h['reason'])})" if h["reason"] else ""
+        what = say("holiday", status=say.code(h["status"]))
         first, last = (date.fromisoformat(str(h[k])) for k in ("first_day", "last_day"))
-        items.append(Item(first, last, kind, f"{kind}{reason} {first} to {last}"))
+        label = say("span", what=what, why=why, first=first, last=last)
+        items.append(Item(first, last, kind, label))
     for s in facts.sickness:
-        late = ", late report (R15)" if s.late_report else ""
-        label = f"sick from {s.sick_from}, reported {s.reported_on}{late}"
+        late = say("late_report") if s.late_report else ""
+        label = say("sick", first=s.sick_from, last=s.reported_on) + late
         items.append(Item(s.sick_from, s.reported_on, "sickness", label))
     for li in (li for li in facts.less_intensive if li.status == "approved"):
-        label = f"less intensive ({li.reason}) {li.requested_on} to {li.until} (R18)"
+        reason = say.code(li.reason)
+        label = say("less_intensive", reason=reason, first=li.requested_on, last=li.until)
         items.append(Item(li.requested_on, li.until, "less intensive", label))
     return sorted(items, key=lambda b: b.first)
 
 
-def _bookings(facts: CaseFacts) -> list[Item]:
+def _bookings(facts: CaseFacts, say: Words = EN) -> list[Item]:
     """R7 bookings; R15: a booking on a sick day is to be rebooked."""
     rebook = bookings_to_rebook(facts.sickness, standing_bookings(facts.bookings, facts.meetings))
     return [
-        Item(b.on, b.on, "booking", f"{b.kind} {b.on}" + (", sick: rebook" if b in rebook else ""))
+        Item(b.on, b.on, "booking", f"{say.code(b.kind)} {b.on}" + (say("rebook") * (b in rebook)))
         for b in sorted(facts.bookings, key=lambda b: b.on)
     ]
 
@@ -109,6 +116,12 @@ def _hours_to_exit(view: CaseView, running: list[tuple[date, Decimal, Decimal]])
     return max((total for m, _, total in running if m <= month), default=Decimal(0))
 
 
+def hours_counted(view: CaseView) -> Decimal:
+    """R8: the hours that count in the trial, to its exit once one is known (the timeline's
+    "hours counted to the exit"; `hours_paid` may be more)."""
+    return _hours_to_exit(view, _running(view))
+
+
 def _axis(view: CaseView, items: list[Item], running: list[Any]) -> tuple[date, date]:
     """The first and last day drawn: the case's first day to a little after the last thing
     on it or the as-of day, whichever is later (a live case: to the as-of day, at most the
@@ -123,18 +136,26 @@ def _axis(view: CaseView, items: list[Item], running: list[Any]) -> tuple[date, 
     return first - timedelta(days=max(3, pad // 60)), last + timedelta(days=max(10, pad // 12))
 
 
-def _description(view: CaseView, items: list[Item], running: list[Any], threshold: Any) -> str:
+def _description(
+    view: CaseView, items: list[Item], running: list[Any], threshold: Any, say: Words = EN
+) -> str:
     """The picture in words, for a screen reader, or an auditor without the picture."""
-    parts = [f"Status {view.status} as of {view.as_of}."]
+    parts = [say("d_status", status=say.code(view.status), day=view.as_of)]
     parts += [f"{i.label}." for i in items if i.kind != "as of"]
     for m in view.meetings:
-        held = f", held on {m.held_on}" if m.held_on else ""
-        parts.append(f"Meeting {m.kind}: window {m.due_from} to {m.due_by}, {m.state}{held}.")
+        held = say("d_held", day=m.held_on) if m.held_on else ""
+        kind, state = say.code(m.kind), say.code(m.state)
+        parts.append(
+            say("d_meeting", kind=kind, first=m.due_from, last=m.due_by, state=state, held=held)
+        )
     if threshold is not None and running:
-        months = ", ".join(f"{m:%Y-%m} {h} h (sum {total})" for m, h, total in running)
-        parts.append(f"Counted hours by payment month: {months}; threshold {threshold} h.")
+        months = ", ".join(
+            say("d_month", month=f"{m:%Y-%m}", hours=say.num(h), total=say.num(total))
+            for m, h, total in running
+        )
+        parts.append(say("d_hours", months=months, threshold=say.num(threshold)))
     if view.expected_end is not None:
-        parts.append(f"Expected end by the R8 forecast: {view.expected_end}.")
+        parts.append(say("d_end", day=view.expected_end))
     return " ".join(parts)
 
 
@@ -144,6 +165,7 @@ def render_timeline(
     view: CaseView,
     handovers: list[dict[str, Any]],
     settings: Settings,
+    say: Words = EN,
 ) -> str:
     """The case as one SVG document: a lane per meeting, absences, bookings and the counted
     hours against the R8 threshold, with the sign-up, S, moves, exit, handovers and as-of
@@ -151,35 +173,36 @@ def render_timeline(
     registration = view.facts.registration
     started = registration is not None and registration.in_trial
     running = _running(view)
-    absences, bookings = _absences(view.facts), _bookings(view.facts)
-    first, last = _axis(view, _markers(view, handovers) + absences + bookings, running)
-    markers = [m for m in _markers(view, handovers) if first <= m.first <= last]
-    pic = Picture(first, last)
+    absences, bookings = _absences(view.facts, say), _bookings(view.facts, say)
+    first, last = _axis(view, _markers(view, handovers, say) + absences + bookings, running)
+    markers = [m for m in _markers(view, handovers, say) if first <= m.first <= last]
+    pic = Picture(first, last, say)
 
     threshold = HOURS_THRESHOLD[registration.insurance] if registration else None
-    about = [f"status {view.status}", f"as of {view.as_of}"]
+    about = [say("status", status=say.code(view.status)), say("as_of", day=view.as_of)]
     if registration is not None:
-        about += [f"S {registration.registered_on}", registration.insurance]
-        about += [f"municipality {registration.municipality_code}"]
-        about += (
-            [f"hours counted {_hours_to_exit(view, running)} of {threshold}"] if started else []
-        )
-    about += [f"adviser {view.adviser}"] if view.adviser else []
-    pic.front.append(svg_text(12, 26, f"Case {case_id}  ·  CPR {cpr or '-'}", 16, bold=True))
+        about += [f"S {registration.registered_on}", say.code(registration.insurance)]
+        about += [say("municipality", code=registration.municipality_code)]
+        # R8: at an exit, the hours counted up to it (the case's hours paid may be more)
+        counted = "hours_counted" if view.exit is None else "hours_to_exit"
+        hours, of = say.num(_hours_to_exit(view, running)), say.num(threshold)
+        about += [say(counted, hours=hours, of=of)] if started else []
+    about += [say("adviser", name=view.adviser)] if view.adviser else []
+    pic.front.append(svg_text(12, 26, say("case", case=case_id, cpr=cpr or "-"), 16, bold=True))
     pic.front.append(svg_text(12, 46, "  ·  ".join(about), 12, fill="#333"))
     pic.y = 50
     labels = pic.marker_rows(markers)
     axis_y, lanes_top = pic.y - 6, pic.y
     if registration is None or not started:
-        why = "notice period (R2): the case has not started"
+        why = say("in_notice")
         if registration is not None:
-            why = f"outside the trial ({registration.outside_reason}, R1): no meetings, no hours"
+            why = say("outside", reason=say.code(registration.outside_reason))
         pic.label(LEFT + 6, pic.lane("case", 30) + 19, why, fill="#555")
     for meeting in view.meetings:
         pic.meeting(meeting)
     if started and threshold is not None:
-        pic.bars("holiday · sickness", absences, "no holiday, sickness or less intensive effort")
-        pic.bars("bookings (R7)", bookings, "no bookings")
+        pic.bars(say("absences"), absences, say("no_absences"))
+        pic.bars(say("bookings"), bookings, say("no_bookings"))
         # R8: the month the stored decision found the threshold reached in, if it knew one
         r8 = [k.on for k in view.facts.exits if k.reason == "hours_threshold"]
         reached = first_of_month(r8[0]) if r8 else None
@@ -199,8 +222,8 @@ def render_timeline(
     pic.legend()
 
     height = round(pic.y + 6)
-    name = f"Timeline of case {case_id} (CPR {cpr or '-'}) as of {view.as_of}"
-    desc = _description(view, markers + absences + bookings, running, threshold)
+    name = say("name", case=case_id, cpr=cpr or "-", day=view.as_of)
+    desc = _description(view, markers + absences + bookings, running, threshold, say)
     root = {"xmlns": "http://www.w3.org/2000/svg", "width": WIDTH, "height": height}
     root |= {"viewBox": f"0 0 {WIDTH} {height}", "role": "img", "font-family": FONT}
     hatch = svg_tag("rect", {"width": 3, "height": 6, "fill": "#b0bec5"})
@@ -221,7 +244,12 @@ def render_timeline(
 
 
 def timeline_svg(
-    store: Store, cpr: str, day: date, settings: Settings, known_at: datetime | None = None
+    store: Store,
+    cpr: str,
+    day: date,
+    settings: Settings,
+    known_at: datetime | None = None,
+    say: Words = EN,
 ) -> str | None:
     """The timeline of the member's latest case as `case` reads it: of the cases opened by
     `day`, from the events recorded by `known_at`, judged on `day`, with the handovers that
@@ -231,4 +259,5 @@ def timeline_svg(
         return None
     case, as_of = cases[-1], day.isoformat()
     shown = [h for h in case.handovers if h["content"]["effective_on"] <= as_of]
-    return render_timeline(str(case.id), cpr, case_view(case.facts, day, settings), shown, settings)
+    view = case_view(case.facts, day, settings)
+    return render_timeline(str(case.id), cpr, view, shown, settings, say)

@@ -3,7 +3,8 @@ and words, its small pieces, and the picture laid out lane by lane, top to botto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,11 +19,6 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 STATES = {  # R4, R5, R12, R18: a meeting's state
     "held": "#2e7d32", "early": "#0277bd", "late": "#ef6c00", "overdue": "#c62828",
     "waived": "#757575", "handed_over": "#6a1b9a", "due": "#90a4ae",
-}  # fmt: skip
-STATE_WORDS = {
-    "held": "held on {}", "early": "early: held on {}", "late": "late: held on {}",
-    "overdue": "overdue: not held", "waived": "waived (R18)", "due": "due, not held yet",
-    "handed_over": "handed over (R12): not held in the trial",
 }  # fmt: skip
 BARS = {  # R14 holiday by status, R15 sickness, R18 less intensive effort, R7 bookings
     "holiday approved": "#43a047", "holiday pending": "#f9a825", "holiday rejected": "#e53935",
@@ -40,6 +36,61 @@ LINES = {  # markers, then the hours chart's lines: colour, dash pattern, stroke
     "threshold": ("#c62828", "8 4", 1.5), "R8 forecast": ("#00796b", "4 3", 2),
 }  # fmt: skip
 Span = tuple[float, float, float | None]  # a label's left and right, and its line's x
+ENGLISH = {  # the timeline's words by key, as the command line and the API draw it
+    "as_of": "as of {day}", "notice": "notice sign-up {day} (R2)", "start": "S {day} (R1)",
+    "moved": "moved {old} → {new} on {day} (R9)", "exit": "exit: {reason} {day} ({rule})",
+    "deregistered": "deregistered {day} (R17)", "handover": "handover #{n} {type} {day}",
+    "to_jobcenter": " → jobcenter {code}", "replaced": " (replaced)",
+    "holiday": "holiday {status}", "span": "{what}{why} {first} to {last}",
+    "sick": "sick from {first}, reported {last}", "late_report": ", late report (R15)",
+    "less_intensive": "less intensive ({reason}) {first} to {last} (R18)",
+    "rebook": ", sick: rebook", "d_status": "Status {status} as of {day}.",
+    "d_meeting": "Meeting {kind}: window {first} to {last}, {state}{held}.",
+    "d_held": ", held on {day}", "d_month": "{month} {hours} h (sum {total})",
+    "d_hours": "Counted hours by payment month: {months}; threshold {threshold} h.",
+    "d_end": "Expected end by the R8 forecast: {day}.", "status": "status {status}",
+    "municipality": "municipality {code}", "hours_counted": "hours counted {hours} of {of}",
+    "hours_to_exit": "hours counted to the exit {hours} of {of}", "adviser": "adviser {name}",
+    "case": "Case {case}  ·  CPR {cpr}", "in_notice": "notice period (R2): the case has not "
+    "started", "outside": "outside the trial ({reason}, R1): no meetings, no hours",
+    "absences": "holiday · sickness", "no_absences": "no holiday, sickness or less intensive "
+    "effort", "bookings": "bookings (R7)", "no_bookings": "no bookings",
+    "name": "Timeline of case {case} (CPR {cpr}) as of {day}",
+    "window": "{rule}: {first} to {last}", "held": "held on {day}",
+    "early": "early: held on {day}", "late": "late: held on {day}",
+    "overdue": "overdue: not held", "waived": "waived (R18)", "due": "due, not held yet",
+    "handed_over": "handed over (R12): not held in the trial",
+    "handed_over_held": "handed over (R12): held on {day}, after the exit",
+    "hours_lane": "counted hours (R8)", "hours_note": "running sum by month",
+    "frozen": "frozen", "h": "{hours} h", "reaches": "reaches {threshold} h: R8 end {day}",
+    "threshold": "threshold {threshold} h", "forecast": "expected end {day} (R8 forecast)",
+    "meetings": "meetings", "absence": "absences", "hours": "hours", "markers": "markers",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Words:
+    """The timeline's words: the templates by key, the month names, the contract's values
+    (and the legend's keys) in words, and the decimal mark. English by default (the command
+    line and the API); the pages pass Danish ones (infra/ui/words.py)."""
+
+    text: Mapping[str, str] = field(default_factory=lambda: ENGLISH)
+    months: Sequence[str] = tuple(MONTHS)
+    codes: Mapping[str, str] = field(default_factory=dict)
+    decimal: str = "."
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return self.text[key].format(**values)
+
+    def code(self, value: object) -> str:
+        """A contract value (or a legend key) in words; itself where there are none."""
+        return self.codes.get(str(value), str(value))
+
+    def num(self, value: object) -> str:
+        return str(value).replace(".", self.decimal)
+
+
+EN = Words()
 
 
 @dataclass(frozen=True)
@@ -108,8 +159,8 @@ def pack_rows(spans: list[Span], gap: float = 8) -> list[int]:
 class Picture:
     """The SVG, drawn top to bottom: `y` is where the next part begins."""
 
-    def __init__(self, first: date, last: date) -> None:
-        self.first, self.last = first, last
+    def __init__(self, first: date, last: date, say: Words = EN) -> None:
+        self.first, self.last, self.say = first, last, say
         self.day_w = (WIDTH - LEFT - RIGHT) / ((last - first).days + 1)
         self.back: list[str] = []  # lane grounds, grid and marker lines, under the rest
         self.front: list[str] = []
@@ -158,7 +209,7 @@ class Picture:
         if step == 1:  # the month the axis begins in: named when its part is wide enough
             start = first_of_month(self.first)
             x0, x1 = self.x(self.first), self.x(month)
-            name = f"{MONTHS[start.month - 1]} {start.year}"
+            name = f"{self.say.months[start.month - 1]} {start.year}"
             if x1 - x0 >= text_width(name) + 8:
                 self.front.append(
                     svg_text((x0 + x1) / 2, y, name, fill="#444", text_anchor="middle")
@@ -167,7 +218,7 @@ class Picture:
             self.back.append(svg_line(self.x(month), top, self.x(month), bottom))
             if (month.month - 1) % step == 0:  # in the month's middle, or at its start
                 x = (self.x(month) + self.x(next_month(month))) / 2 if step == 1 else self.x(month)
-                name = f"{MONTHS[month.month - 1]} {month.year}"
+                name = f"{self.say.months[month.month - 1]} {month.year}"
                 self.front.append(svg_text(x, y, name, fill="#444", text_anchor="middle"))
             month = next_month(month)
 
@@ -191,7 +242,9 @@ class Picture:
     def meeting(self, meeting: MeetingView) -> None:
         """R4/R5: the window as a bar, a dot on the day held, the state in words."""
         colour = STATES.get(meeting.state, STATES["due"])
-        top = self.lane(meeting.kind, 34, f"{meeting.rule}: {meeting.due_from} to {meeting.due_by}")
+        say = self.say
+        note = say("window", rule=meeting.rule, first=meeting.due_from, last=meeting.due_by)
+        top = self.lane(say.code(meeting.kind), 34, note)
         x0, x1 = self.span(meeting.due_from, meeting.due_by)
         bar = {"fill_opacity": "0.35", "stroke": colour}
         self.front.append(svg_rect(x0, top + 11, x1 - x0, 12, colour, **bar))
@@ -200,9 +253,10 @@ class Picture:
             ends.append(cx := self.x(meeting.held_on, mid=True))
             dot = {"cx": cx, "cy": top + 17, "r": 6, "fill": colour, "stroke": "#fff"}
             self.front.append(svg_tag("circle", dot))
-        words = STATE_WORDS.get(meeting.state, meeting.state).format(meeting.held_on)
+        state = meeting.state
+        words = say(state, day=meeting.held_on) if state in STATES else state
         if meeting.state == "handed_over" and meeting.held_on:  # held after the exit day
-            words = f"handed over (R12): held on {meeting.held_on}, after the exit"
+            words = say("handed_over_held", day=meeting.held_on)
         self.beside(min(ends), max(ends), top + 21, words)
 
     def hours(
@@ -216,7 +270,8 @@ class Picture:
         """R8: the running sum of counted hours by payment month against the threshold, the
         month that reaches it (`reached`, the stored decision's, never counted again here),
         frozen months and the forecast end."""
-        top = self.lane("counted hours (R8)", 214, "running sum by month")
+        say = self.say
+        top = self.lane(say("hours_lane"), 214, say("hours_note"))
         base, height = top + 200, 150.0
         peak = float(max([threshold, *(r[2] for r in running)])) * 1.12
 
@@ -226,13 +281,16 @@ class Picture:
         for month in (m for m in frozen if m <= self.last and last_of_month(m) >= self.first):
             x0, x1 = self.span(month, last_of_month(month))
             self.back.append(svg_rect(x0, base - height, x1 - x0, height, HOURS["frozen month"]))
-            self.front.append(svg_text(x0 + 3, base + 12, "frozen", 10, fill="#555"))
+            self.front.append(svg_text(x0 + 3, base + 12, say("frozen"), 10, fill="#555"))
         put, red = self.front.append, LINES["threshold"][0]
         middle: dict[str, Any] = {"text_anchor": "middle"}
         for hours in range(0, int(peak) + 1, 100 if peak < 700 else 200):
             self.back.append(svg_line(LEFT, y(hours), WIDTH - RIGHT, y(hours)))
             put(
-                svg_text(LEFT - 6, y(hours) + 4, f"{hours} h", 10.5, fill="#555", text_anchor="end")
+                svg_text(
+                    LEFT - 6, y(hours) + 4, say("h", hours=hours), 10.5, fill="#555",
+                    text_anchor="end",
+                )
             )
         for month, hours, total in running:
             x0, x1 = self.span(month, last_of_month(month))
@@ -240,22 +298,24 @@ class Picture:
             this = "month reaching the threshold" if month == reached else "the month's hours"
             put(svg_rect(x0, y(before), w, y(0) - y(before), HOURS["earlier months"]))
             put(svg_rect(x0, y(total), w, y(before) - y(total), HOURS[this]))
-            if w >= text_width(f"+{hours}") and y(before) - y(total) >= 15:
-                put(svg_text(mid, y(total) + 13, f"+{hours}", fill="#fff", **middle))
-            if w >= text_width(f"{total} h", True) or month == reached:
-                put(svg_text(mid, y(total) - 4, f"{total} h", bold=True, **middle))
+            plus, sum_ = f"+{say.num(hours)}", say("h", hours=say.num(total))
+            if w >= text_width(plus) and y(before) - y(total) >= 15:
+                put(svg_text(mid, y(total) + 13, plus, fill="#fff", **middle))
+            if w >= text_width(sum_, True) or month == reached:
+                put(svg_text(mid, y(total) - 4, sum_, bold=True, **middle))
             if month == reached:
-                text = f"reaches {threshold} h: R8 end {last_of_month(month)}"
+                text = say("reaches", threshold=say.num(threshold), day=last_of_month(month))
                 x = min(
                     max(mid - text_width(text, True) / 2, LEFT), WIDTH - 4 - text_width(text, True)
                 )
                 self.label(x, top + 19, text, True, fill=red)
         self.back.append(svg_line(LEFT, y(threshold), WIDTH - RIGHT, y(threshold), "threshold"))
-        put(svg_text(LEFT + 4, y(threshold) - 5, f"threshold {threshold} h", bold=True, fill=red))
+        text = say("threshold", threshold=say.num(threshold))
+        put(svg_text(LEFT + 4, y(threshold) - 5, text, bold=True, fill=red))
         if end is not None:
             x = self.x(end, mid=True)
             self.back.append(svg_line(x, base - height, x, base, "R8 forecast"))
-            text = f"expected end {end} (R8 forecast)"
+            text = say("forecast", day=end)
             self.beside(x, x, base - height + 10, text, True, fill=LINES["R8 forecast"][0])
 
     def marker_rows(self, markers: list[Item]) -> list[tuple[float, float]]:
@@ -272,26 +332,27 @@ class Picture:
         """What each colour, dot and line means (every one of them is also said in words)."""
         groups = [
             ("meetings", [*STATES.items(), ("day held", "dot")]),
-            ("absences", list(BARS.items())),
+            ("absence", list(BARS.items())),
             ("hours", [*HOURS.items(), ("threshold", "line"), ("R8 forecast", "line")]),
             ("markers", [(k, "line") for k in list(LINES)[:6] + self.extra_markers]),
         ]
         y = self.y + 12
         for title, items in groups:
-            self.front.append(svg_text(12, y + 4, title, bold=True))
+            self.front.append(svg_text(12, y + 4, self.say(title), bold=True))
             x = LEFT - 80.0
-            for label, swatch in items:
+            for key, swatch in items:
+                label = self.say.code(key).replace("_", " ")
                 if x + 26 + text_width(label) > WIDTH - RIGHT:
                     x, y = LEFT - 80.0, y + 18
                 if swatch == "line":
-                    self.front.append(svg_line(x, y, x + 18, y, label))
+                    self.front.append(svg_line(x, y, x + 18, y, key))
                 elif swatch == "dot":
                     self.front.append(
                         svg_tag("circle", {"cx": x + 9, "cy": y, "r": 5.5, "fill": "#444"})
                     )
                 else:
                     self.front.append(svg_rect(x, y - 5, 18, 10, swatch, stroke="#888"))
-                self.front.append(svg_text(x + 24, y + 4, label.replace("_", " ")))
+                self.front.append(svg_text(x + 24, y + 4, label))
                 x += 24 + text_width(label) + 16
             y += 20
         self.y = y

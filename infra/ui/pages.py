@@ -21,6 +21,7 @@ from infra.http.api_records import ReadRecorder
 from infra.http.posting import Outcome as Posted
 from infra.http.posting import post
 from infra.settings import Settings
+from infra.ui import explained as explained_words
 from infra.ui import forms, outcomes, words
 from infra.ui import worklist as worklist_view
 from infra.ui.render import FormError, page, parse_day, read_form, redirect
@@ -258,7 +259,7 @@ def router(ui: Ui) -> APIRouter:
         adviser = who.role == "adviser"
         actionable = adviser and shown["status"] == "in_trial"
         auditor = who.role == "auditor"
-        svg = ui.ledighed.timeline_svg(cpr, day)
+        svg = ui.ledighed.timeline_svg(cpr, day, say=words.TIMELINE)
         explained = ui.ledighed.explain(cpr, day) if auditor else None
         history = ui.ledighed.history(cpr, day) if auditor else None
         what = "case,timeline,explain,history" if auditor else "case,timeline"
@@ -269,9 +270,12 @@ def router(ui: Ui) -> APIRouter:
             "cpr": cpr,
             "day": day.isoformat(),
             "threshold": str(HOURS_THRESHOLD[shown["insurance"]]),
+            "counted": ui.ledighed.hours_counted(cpr, day) if shown["exit"] else None,
             "handovers": ui.ledighed.latest_case_handovers(cpr, day),
             "timeline": svg,
             "explained": explained,
+            "case_as_of": {**shown, "as_of": day.isoformat()},
+            "because": explained_words.because,
             "history": history,
             "outcome": outcome,
             "failed": failed,

@@ -8,6 +8,8 @@ from decimal import Decimal
 from domain.evidence import place
 from domain.params import PROGRAMME_END as _END
 from infra.text import moment
+from infra.timeline_draw import ENGLISH as TIMELINE_ENGLISH
+from infra.timeline_draw import Words
 
 PROGRAMME_END = _END.isoformat()
 
@@ -233,6 +235,34 @@ REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "feltet {field}: {value!r} er ikke en dato (skriv ÅÅÅÅ-MM-DD)",
         ),
         (r"^field '(?P<field>\w+)' is missing$", "feltet {field} mangler"),
+        (
+            r"^field '(?P<field>\w+)': CPR '(?P<value>\d+)' gives day (?P<d>\d+), month "
+            r"(?P<m>\d+), year (?P<y>\d+), which is not a real birth date$",
+            "feltet {field}: CPR-nummeret {value} giver dag {d}, måned {m}, år {y}, som ikke "
+            "er en rigtig fødselsdato",
+        ),
+        (
+            r"^field '(?P<field>\w+)': (?P<value>\S+) is more than (?P<max>\S+) hours, a full "
+            r"month \(R8\)$",
+            "feltet {field}: {value} er mere end {max} timer, en fuld måned (R8)",
+        ),
+        (
+            r"^field '(?P<field>\w+)': (?P<value>\S+) is not a Danish municipality code$",
+            "feltet {field}: {value} er ikke en dansk kommunekode",
+        ),
+        (
+            r"^R2: notice sign-up from municipality (?P<code>\d+), which is not a trial "
+            r"municipality$",
+            "R2: tilmelding under opsigelse fra {place}, som ikke er en forsøgskommune",
+        ),
+        (
+            r"^unknown message type '(?P<value>[^']*)'; expected one of .*$",
+            "ukendt beskedtype {value!r}: kontrakten kender den ikke",
+        ),
+        (
+            r"^the message is not valid JSON \(.*\)$",
+            "beskeden er ikke gyldig JSON",
+        ),
         (r"^field '(?P<field>\w+)' must not be empty$", "feltet {field} må ikke være tomt"),
         (
             r"^field '(?P<field>\w+)': '(?P<value>[^']*)' is not an allowed value.*$",
@@ -250,6 +280,14 @@ LABEL = {
     "kind": "Samtale",
     "note": "Note",
     "request_id": "Anmodning",
+    # the contract's other fields, as a refused message from elsewhere names them
+    "cpr": "CPR-nummer",
+    "hours": "Timer",
+    "month": "Måned",
+    "municipality_code": "Kommunekode",
+    "type": "Beskedtype",
+    "effective_on": "Virkningsdato",
+    "message_id": "Besked-id",
 }
 """The forms' fields by their labels, as a refusal names them."""
 
@@ -264,6 +302,10 @@ def refusal_reason(reason: str) -> str:
                 values["what"] = WHAT.get(values["what"], values["what"])
             if "kind" in values:
                 values["kind"] = word(MEETING_KIND, values["kind"])
+            if "code" in values:
+                values["place"] = municipality(values["code"])
+            if "max" in values:
+                values["max"] = number(values["max"])
             if "field" in values:
                 values["field"] = f"«{LABEL.get(values['field'], values['field'])}»"
             return danish.format(**values)
@@ -349,3 +391,57 @@ def value(data: object, key: str = "") -> str:
     if isinstance(data, float | Decimal):
         return number(data)
     return CODES.get(str(data), str(data))
+
+
+# --- the timeline's words (infra/timeline_draw.py draws it; the command line keeps English) ---
+
+TIMELINE_TEXT = {
+    "as_of": "pr. {day}", "notice": "tilmeldt under opsigelse {day} (R2)", "start": "S {day} (R1)",
+    "moved": "flyttet {old} → {new} den {day} (R9)", "exit": "udtræden: {reason} {day} ({rule})",
+    "deregistered": "afmeldt {day} (R17)", "handover": "overdragelse #{n} {type} {day}",
+    "to_jobcenter": " → jobcenter {code}", "replaced": " (erstattet)",
+    "holiday": "ferie {status}", "span": "{what}{why} {first} til {last}",
+    "sick": "syg fra {first}, meldt {last}", "late_report": ", meldt for sent (R15)",
+    "less_intensive": "mindre intensiv indsats ({reason}) {first} til {last} (R18)",
+    "rebook": ", syg: book igen", "d_status": "Status {status} pr. {day}.",
+    "d_meeting": "Samtale {kind}: vindue {first} til {last}, {state}{held}.",
+    "d_held": ", holdt {day}", "d_month": "{month} {hours} timer (i alt {total})",
+    "d_hours": "Talte timer pr. udbetalingsmåned: {months}; grænse {threshold} timer.",
+    "d_end": "Forventet slut efter R8-prognosen: {day}.", "status": "status {status}",
+    "municipality": "kommune {code}", "hours_counted": "timer talt {hours} af {of}",
+    "hours_to_exit": "timer talt til udtræden {hours} af {of}", "adviser": "rådgiver {name}",
+    "case": "Sag {case}  ·  CPR {cpr}",
+    "in_notice": "opsigelsesperiode (R2): sagen er ikke startet",
+    "outside": "uden for forsøget ({reason}, R1): ingen samtaler, ingen timer",
+    "absences": "ferie · sygdom", "no_absences": "ingen ferie, sygdom eller mindre intensiv "
+    "indsats", "bookings": "bookinger (R7)", "no_bookings": "ingen bookinger",
+    "name": "Tidslinje for sag {case} (CPR {cpr}) pr. {day}",
+    "window": "{rule}: {first} til {last}", "held": "holdt {day}",
+    "early": "for tidligt: holdt {day}", "late": "for sent: holdt {day}",
+    "overdue": "overskredet: ikke holdt", "waived": "frafaldet (R18)",
+    "due": "skal holdes, ikke holdt endnu",
+    "handed_over": "overdraget (R12): ikke holdt i forsøget",
+    "handed_over_held": "overdraget (R12): holdt {day}, efter udtræden",
+    "hours_lane": "talte timer (R8)", "hours_note": "løbende sum pr. måned",
+    "frozen": "frosset", "h": "{hours} t", "reaches": "når {threshold} t: R8-slut {day}",
+    "threshold": "grænse {threshold} t", "forecast": "forventet slut {day} (R8-prognose)",
+    "meetings": "samtaler", "absence": "fravær", "hours": "timer", "markers": "markeringer",
+}  # fmt: skip
+assert TIMELINE_TEXT.keys() == TIMELINE_ENGLISH.keys()
+TIMELINE_CODES = {
+    **MEETING_KIND, **MEETING_STATE, **EXIT_REASON, **INSURANCE, **HANDOVER_TYPE,
+    **STATUS, **OUTSIDE_REASON, **HOLIDAY_STATUS, **HOLIDAY_REASON, **LESS_INTENSIVE_REASON,
+    "short_notice_via_jobnet": "varslet for sent via jobnet",
+    # the legend's keys
+    "day held": "dag holdt", "holiday approved": "ferie godkendt",
+    "holiday pending": "ferie afventer", "holiday rejected": "ferie afvist",
+    "sickness": "sygdom", "less intensive": "mindre intensiv indsats", "booking": "booking",
+    "earlier months": "tidligere måneder", "the month's hours": "månedens timer",
+    "month reaching the threshold": "måned der når grænsen", "frozen month": "frosset måned",
+    "threshold": "grænse", "R8 forecast": "R8-prognose", "notice sign-up": "tilmelding",
+    "start S": "start S", "move": "flytning", "exit": "udtræden", "handover": "overdragelse",
+    "as of": "vist pr.", "deregistration": "afmelding",
+}  # fmt: skip
+MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+TIMELINE = Words(TIMELINE_TEXT, MONTHS, TIMELINE_CODES, ",")
+"""The timeline in Danish, as the pages draw it."""

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -223,13 +225,24 @@ def test_a_case_page_is_the_command_lines_case_and_timeline(
         assert shown.get_attribute("data-on") == case["expected_end"]["on"]
     pending = [h["request_id"] for h in case["holidays"] if h["status"] == "pending"]
     assert page.locator("[data-testid=form-holiday-decided]").count() == len(pending)
-    # the timeline is inline and is `ledighed timeline`'s SVG, byte for byte in the page
+    # the timeline is inline: `ledighed timeline`'s picture, the same pieces, in Danish words
+    # on the page and in English on the command line
     assert page.locator("[data-testid=timeline] svg").count() == 1
     capsys.readouterr()
     assert main(["timeline", cpr, "--db", served.db_url, "--as-of", day, "--svg", "-"]) == 0
     svg = capsys.readouterr().out.strip()
-    raw = context.request.get(f"/ui/cases/{cpr}?as_of={day}").text()
-    assert svg and svg in raw
+    shown = page.inner_html("[data-testid=timeline]")
+    assert shown.count("<text") == svg.count("<text") > 0
+    words_shown = page.eval_on_selector_all(
+        "[data-testid=timeline] svg text", "texts => texts.map(t => t.textContent)"
+    )
+    for danish, english in (("samtaler", "meetings"), ("markeringer", "markers"),
+                            (f"pr. {day}", f"as of {day}")):
+        assert danish in words_shown and danish not in svg, danish
+        assert english in svg and english not in words_shown, english
+    months = [t for t in words_shown if re.fullmatch(r"[a-z]{3} 20\d\d", t)]
+    assert months and all(m.split()[0] in words.MONTHS for m in months)
+    assert f">{months[0].capitalize().replace('Maj', 'May').replace('Okt', 'Oct')}<" in svg
     # the reads are in the member's history as the API records them, from the pages
     reads = [r for r in history_of(served.db_url, capsys, cpr) if r["type"] == "CaseRead"]
     assert reads and reads[-1]["source"]["topic"] == "ui:adviser:anna"
@@ -506,3 +519,88 @@ def test_a_filtered_worklist_page_by_page_is_the_command_lines(
         page.wait_for_load_state()
         assert "adviser=bent" in page.url  # the filter kept in the URL
     assert [{k: r[k] for k in keys} for r in seen] == [{k: t[k] for k in keys} for t in bents]
+
+
+# --- accessible and usable on a laptop --------------------------------------------------------
+
+AXE = Path(__file__).resolve().parents[2] / ".venv/axe/node_modules/axe-core/axe.min.js"
+PAGES = {  # the login, the worklist, a case with its forms, the auditor's view
+    "login": (None, "/ui/login"),
+    "worklist": ("tok-anna", f"/ui/worklist?as_of={DAY}&adviser=*"),
+    "case": ("tok-anna", f"/ui/cases/{HOLIDAY}?as_of={DAY}"),
+    "auditor": ("tok-ida", f"/ui/cases/{MOVED}?as_of=2021-06-30"),
+}
+WRAPPED_DATES = """() => {
+  // every ISO date outside the timeline, and whether its ten characters take more than one line
+  const wrapped = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest('svg')) continue;
+    for (const m of n.data.matchAll(/\\d{4}-\\d{2}-\\d{2}/g)) {
+      const range = document.createRange();
+      range.setStart(n, m.index); range.setEnd(n, m.index + 10);
+      const rects = [...range.getClientRects()].filter(r => r.width > 0);
+      const tops = new Set(rects.map(r => Math.round(r.top)));
+      if (tops.size > 1) wrapped.push(n.data.trim().slice(0, 80));
+    }
+  }
+  return wrapped;
+}"""
+HEADINGS = "() => [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])"
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(f => !(f.labels && f.labels.length) && !f.getAttribute('aria-label'))
+  .map(f => f.outerHTML.slice(0, 80))"""
+
+
+@pytest.fixture
+def axe_context(chromium: Any, served: Served) -> Iterator[Any]:
+    """The pages' scripts are only their own (CSP): axe-core is injected past it, from the
+    venv (`make browser` installs it from the npm registry), never from the network."""
+    if not AXE.exists():
+        pytest.fail(f"no axe-core at {AXE}: run `make browser`", pytrace=False)
+    context = chromium.new_context(base_url=served.base, bypass_csp=True)
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+def test_the_pages_are_accessible_and_usable_at_1280_and_800_px(axe_context: Any) -> None:
+    """axe-core finds no serious or critical violation on the login, worklist, case and
+    auditor pages; every field has a label, the headings go down one level at a time, a
+    skip link comes first and shows where the focus is, and no date wraps at either width."""
+    page = axe_context.new_page()
+    for name, (token, path) in PAGES.items():
+        if token is not None:
+            axe_context.clear_cookies()
+            sign_in(page, token)
+        for width in (1280, 800):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(path)
+            page.add_script_tag(path=str(AXE))
+            found = page.evaluate("async () => (await axe.run(document)).violations")
+            bad = [
+                (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                for v in found
+                if v["impact"] in ("serious", "critical")
+            ]
+            assert bad == [], (name, width, bad)
+            assert page.evaluate(UNLABELLED) == [], (name, width)
+            levels = page.evaluate(HEADINGS)
+            assert levels[0] == 1 and levels.count(1) == 1, (name, levels)
+            assert all(b <= a + 1 for a, b in pairwise(levels)), levels
+            assert page.evaluate(WRAPPED_DATES) == [], (name, width)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
+        assert page.locator("body > a.skip[href='#main']").count() == 1
+        if name == "login":  # the token field has the focus already (autofocus)
+            assert page.evaluate("document.activeElement.name") == "token"
+            continue
+        # the keyboard: the first Tab is the skip link, visibly focused, and it leads to main
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const a = document.activeElement, s = getComputedStyle(a);"
+            " return [a.getAttribute('href'), s.outlineStyle, parseFloat(s.outlineWidth),"
+            " a.getBoundingClientRect().height] }"
+        )
+        assert focused[0] == "#main" and focused[1] != "none" and focused[2] >= 2, focused
+        assert focused[3] > 0, "the skip link is shown when focused"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"

@@ -181,7 +181,7 @@ def test_the_header_counts_the_hours_up_to_the_exit(
     }  # fmt: skip
     db = _with_lines(tmp_path, line)
     text = _words(_svg(db, CPR, "2021-12-31", capsys))
-    assert "hours counted 420.66 of 410" in text
+    assert "hours counted to the exit 420.66 of 410" in text
     assert "580.99 of 410" not in text
 
 
