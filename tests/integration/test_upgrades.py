@@ -3,10 +3,12 @@ migrate`, gives the answers it gave then, verifies its chain and takes a new mes
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,16 +74,56 @@ def assert_contains(then: Any, now: Any, where: str) -> None:
         assert then == now, f"{where}: was {then!r}, is {now!r}"
 
 
+def _compare(answer: dict[str, Any], url: str) -> None:
+    now = run_cli([*answer["argv"], "--db", url])
+    where = " ".join(answer["argv"])
+    assert now["exit"] == answer["exit"], where
+    assert_contains(answer["output"], now["output"], where)
+
+
+class _Shared:
+    """An opened store that a command's close() leaves open."""
+
+    def __init__(self, store: Store) -> None:
+        self.__dict__["_store"] = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._store, name, value)
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _one_open_store(url: str) -> Iterator[None]:
+    from infra import bootstrap
+
+    store = Store(url)
+    original = bootstrap.store
+    bootstrap.store = lambda *_, **__: _Shared(store)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        bootstrap.store = original
+        store.close()
+
+
 def _upgrade_and_compare(release: Path, store_kind: str, url: str) -> None:
     with pytest.raises(migrations.StoreNotMigrated, match="ledighed migrate"):
         Store(url)
     assert run_cli(["migrate", "--json", "--db", url])["exit"] == 0
     answers = json.loads(gzip.decompress((release / f"answers.{store_kind}.json.gz").read_bytes()))
-    for answer in answers:
-        now = run_cli([*answer["argv"], "--db", url])
-        where = " ".join(answer["argv"])
-        assert now["exit"] == answer["exit"], where
-        assert_contains(answer["output"], now["output"], where)
+    # The first read opens the upgraded store as any command does; the other 1,215 reads
+    # share that opened store (opening one is most of a read's cost, and what is compared
+    # here is the answers), each still through the command line's own code.
+    first, *rest = answers
+    _compare(first, url)
+    with _one_open_store(url):
+        for answer in rest:
+            _compare(answer, url)
     # The store takes new messages after the upgrade.
     cpr = next(a["argv"][1] for a in answers if a["argv"][0] == "case" and a["exit"] == 0)
     message = {
