@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -241,3 +244,26 @@ class ServiceThreads:
         for _, thread in self.started:
             thread.join(timeout=timeout_s)
         assert not any(t.is_alive() for _, t in self.started), "a service did not stop"
+
+
+class LogCounter(logging.Handler):
+    """The service's log lines (logger `ledighed` and below) at `level` or above, by message."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.seen: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen[record.getMessage()] += 1
+
+
+@contextlib.contextmanager
+def counting_log(level: int) -> Iterator[LogCounter]:
+    """A LogCounter on the `ledighed` logger for the block's length."""
+    handler = LogCounter(level)
+    logger = logging.getLogger("ledighed")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)

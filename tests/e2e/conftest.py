@@ -15,6 +15,7 @@ import pytest
 
 from infra.cli import main
 from infra.settings import Settings
+from tests.kafka_helpers import ServiceThreads
 from tests.scenario_helpers import SCENARIOS, TRIAL_DAY
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,3 +101,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(f"http://127.0.0.1:{port}", url)
     finally:
         api.stop()
+
+
+@pytest.fixture
+def services() -> Iterator[ServiceThreads]:
+    """Services each in a thread of its own, stopped at the test's end (the Kafka tests)."""
+    threads = ServiceThreads()
+    yield threads
+    threads.stop_all()

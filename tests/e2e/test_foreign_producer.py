@@ -9,7 +9,6 @@ import json
 import logging
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,15 @@ from consumers.records import TOMBSTONE
 from infra.reads import case_dicts
 from infra.settings import Settings
 from infra.store.store import Store
-from tests.kafka_helpers import ServiceThreads, hours, read_until, registration, wait_for
+from tests.kafka_helpers import (
+    LogCounter,
+    ServiceThreads,
+    counting_log,
+    hours,
+    read_until,
+    registration,
+    wait_for,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -65,33 +72,14 @@ def member(i: int, tag: str) -> list[tuple[str, Any]]:
     ]
 
 
-class Logged(logging.Handler):
-    """The service's log lines (logger `ledighed`), by message."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.seen: Counter[str] = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.seen[record.getMessage()] += 1
+Logged = LogCounter
 
 
 @pytest.fixture
 def logged() -> Iterator[Logged]:
-    handler = Logged()
-    logger = logging.getLogger("ledighed")
-    logger.addHandler(handler)
-    try:
+    """The service's log lines (logger `ledighed`), by message."""
+    with counting_log(logging.INFO) as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
-
-
-@pytest.fixture
-def services() -> Iterator[ServiceThreads]:
-    threads = ServiceThreads()
-    yield threads
-    threads.stop_all()
 
 
 def hours_paid(service: Any, cpr: str, settings: Settings) -> list[float]:

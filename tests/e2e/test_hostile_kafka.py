@@ -4,7 +4,6 @@ the DLQ unchanged with its reason, and the good records around it apply."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -61,13 +60,6 @@ RECORDS: list[tuple[bytes, str | None, str | None]] = [
     (json.dumps(hours("k-8", "2021-03", 100, CPR)).encode(), None, None),
     (json.dumps(hours("k-9", "2021-04", "12.5", CPR)).encode(), "is a string", "hours"),  # type: ignore[arg-type]
 ]
-
-
-@pytest.fixture
-def services() -> Iterator[ServiceThreads]:
-    threads = ServiceThreads()
-    yield threads
-    threads.stop_all()
 
 
 def test_hostile_records_go_to_the_dlq_and_the_good_ones_around_them_apply(

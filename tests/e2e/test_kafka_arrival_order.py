@@ -5,7 +5,6 @@ are parked and applied when it arrives; the case equals the one in calendar orde
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,6 @@ TOPIC_SETTING = {
     "jobnet.events": "topic_jobnet",
     "payments.hours": "topic_payments",
 }
-
-
-@pytest.fixture
-def services() -> Iterator[ServiceThreads]:
-    threads = ServiceThreads()
-    yield threads
-    threads.stop_all()
 
 
 def _in_calendar_order(streams: dict[str, list[dict[str, Any]]], tmp_path: Path) -> str:

@@ -37,7 +37,9 @@ from infra.runtime.service import Service
 from infra.settings import Settings
 from infra.store.store import Store
 from tests.kafka_helpers import (
+    LogCounter,
     ServiceThreads,
+    counting_log,
     hours,
     produce,
     produce_all,
@@ -312,33 +314,14 @@ def mid_stream(db: Db, total: int, timeout_s: float = 30) -> int:
     pytest.fail(f"nothing applied within {timeout_s:g} s")
 
 
-class Warnings(logging.Handler):
-    """The service's warnings (logger `ledighed` and below), by message."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: Counter[str] = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.seen[record.getMessage()] += 1
+Warnings = LogCounter
 
 
 @pytest.fixture
 def service_warnings() -> Iterator[Warnings]:
-    handler = Warnings()
-    logger = logging.getLogger("ledighed")
-    logger.addHandler(handler)
-    try:
+    """The service's warnings (logger `ledighed` and below), by message."""
+    with counting_log(logging.WARNING) as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
-
-
-@pytest.fixture
-def services() -> Iterator[ServiceThreads]:
-    threads = ServiceThreads()
-    yield threads
-    threads.stop_all()
 
 
 def start_ready(services: ServiceThreads, settings: Settings) -> Service:
