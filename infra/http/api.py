@@ -53,6 +53,7 @@ from infra.http.api_support import (
     metrics_registry,
     moment,
     openapi,
+    service_state,
 )
 from infra.settings import Settings
 from infra.ui import install_ui
@@ -406,13 +407,13 @@ def create_app(
             return JSONResponse(body, 503)
         if service_status is not None:
             body["service"] = service_status()
-            problem = body["service"].get("problem")
-            if problem is not None:
+            state = service_state(body["service"])
+            if state is not None:
                 # Stalled: 503, so that an orchestrator notices; an instance without a
                 # partition is idle, not broken (a group may hold more members than
                 # partitions): 200, with the problem said.
-                body["status"], _ = problem.split(":", 1)
-                if body["status"] == "stalled":
+                body["status"] = state
+                if state == "stalled":
                     return JSONResponse(body, 503)
         return body
 

@@ -209,6 +209,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sqlalchemy.exc.TimeoutError, _busy)
 
 
+def service_state(status: dict[str, Any]) -> str | None:
+    """`stalled` or `unassigned` when the running service says it is stuck (the word before
+    its problem's colon, infra/runtime/service.py live_status); None when it is not."""
+    problem = status.get("problem")
+    return str(problem).split(":", 1)[0] if problem else None
+
+
 class Metrics:
     """The store's numbers, read at each scrape (a few rows, however many dead letters), and
     the running service's: counters end in `_total`, gauges hold what is now, a number not
@@ -259,7 +266,7 @@ class Metrics:
             yield GaugeMetricFamily(
                 "ledighed_service_stalled",
                 "1 when records wait and nothing was applied for a minute (/health says why)",
-                value=int(str(status.get("problem", "")).startswith("stalled")),
+                value=int(service_state(status) == "stalled"),
             )
         if "handovers_refused" in status:
             yield CounterMetricFamily(
